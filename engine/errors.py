@@ -1,0 +1,223 @@
+"""Every error the kit raises on purpose.
+
+One base, :class:`WorkflowError`; each subclass takes structured arguments and builds its own
+message. ``code`` is a stable machine-readable string; the HTTP layer maps each class to a
+status in one table (``engine.http_errors``), so nothing else decides status codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WorkflowError(Exception):
+    """Base of every error the engine and runtime raise on purpose."""
+
+    code = "workflow_error"
+    """Stable, machine-readable error code (part of the HTTP error body)."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        """Human-readable description of the problem."""
+        self.details = details
+        """Structured fields (instance id, statement name, ...) for logs and error bodies."""
+
+
+class DefinitionError(WorkflowError):
+    """A workflow definition is malformed (duplicate names, a loop that cannot stop, ...)."""
+
+    code = "invalid_definition"
+
+    def __init__(self, problem: str, *, statement: str = "", workflow: str = "") -> None:
+        where = f" at statement {statement!r}" if statement else ""
+        of = f" of workflow {workflow!r}" if workflow else ""
+        super().__init__(
+            f"invalid definition{of}{where}: {problem}",
+            statement=statement,
+            workflow=workflow,
+        )
+        self.statement = statement
+        """Name of the offending statement ("" when it has none)."""
+        self.problem = problem
+        """What is wrong, without the location."""
+
+
+class StepFailed(WorkflowError):
+    """A step's action raised; its thread stays on the step and the step runs again later."""
+
+    code = "step_failed"
+
+    def __init__(self, instance_id: str, step: str, cause: str, attempt: int) -> None:
+        super().__init__(
+            f"step {step!r} of instance {instance_id!r} failed (attempt {attempt}): {cause}",
+            instance_id=instance_id,
+            step=step,
+            cause=cause,
+            attempt=attempt,
+        )
+        self.instance_id = instance_id
+        """Instance whose step failed."""
+        self.step = step
+        """Name of the failed step."""
+        self.cause = cause
+        """The exception the action raised, as text."""
+        self.attempt = attempt
+        """How many times the step has failed in a row (1 for the first failure)."""
+
+
+class StatementNotFound(WorkflowError):
+    """A thread sits on a statement name that the current definition no longer has."""
+
+    code = "statement_not_found"
+
+    def __init__(self, instance_id: str, statement: str, thread_id: str = "") -> None:
+        super().__init__(
+            f"instance {instance_id!r}: thread {thread_id!r} sits on statement {statement!r}, "
+            "which the current definition does not contain (repair the instance)",
+            instance_id=instance_id,
+            statement=statement,
+            thread_id=thread_id,
+        )
+        self.statement = statement
+        """The missing statement name."""
+
+
+class TooManyMoves(WorkflowError):
+    """One resume made more moves than allowed: the definition loops without waiting."""
+
+    code = "too_many_moves"
+
+    def __init__(self, instance_id: str, limit: int) -> None:
+        super().__init__(
+            f"instance {instance_id!r} made more than {limit} moves in one resume",
+            instance_id=instance_id,
+            limit=limit,
+        )
+
+
+class ThreadExists(WorkflowError):
+    """A ``Go`` statement tried to start a thread whose id is already running."""
+
+    code = "thread_exists"
+
+    def __init__(self, instance_id: str, thread_id: str) -> None:
+        super().__init__(
+            f"instance {instance_id!r} already runs a thread with id {thread_id!r} "
+            "(use Go(...).WithID(...) to start one thread per item)",
+            instance_id=instance_id,
+            thread_id=thread_id,
+        )
+
+
+class UnknownEvent(WorkflowError):
+    """The workflow's definition has no wait case with this event name."""
+
+    code = "unknown_event"
+
+    def __init__(self, instance_id: str, event: str) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: the workflow has no event {event!r}",
+            instance_id=instance_id,
+            event=event,
+        )
+
+
+class EventNotAwaited(WorkflowError):
+    """The event exists, but no thread waits for it now."""
+
+    code = "event_not_awaited"
+
+    def __init__(self, instance_id: str, event: str, thread_id: str | None = None) -> None:
+        on = f" on thread {thread_id!r}" if thread_id else ""
+        super().__init__(
+            f"instance {instance_id!r} is not waiting for event {event!r}{on} now",
+            instance_id=instance_id,
+            event=event,
+            thread_id=thread_id,
+        )
+
+
+class AmbiguousEvent(WorkflowError):
+    """Several threads wait for the event and the caller did not say which one."""
+
+    code = "ambiguous_event"
+
+    def __init__(self, instance_id: str, event: str, thread_ids: list[str]) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: threads {thread_ids} all wait for event {event!r}; "
+            "name one with the thread id",
+            instance_id=instance_id,
+            event=event,
+            thread_ids=thread_ids,
+        )
+
+
+class StaleCallback(WorkflowError):
+    """A callback names a program counter that is not the wait's current one."""
+
+    code = "stale_callback"
+
+    def __init__(self, instance_id: str, event: str, pc: int, current: int) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: callback for event {event!r} at pc {pc} is stale "
+            f"(the wait is at pc {current})",
+            instance_id=instance_id,
+            event=event,
+            pc=pc,
+            current=current,
+        )
+
+
+class WorkflowFinished(WorkflowError):
+    """The instance has finished; it accepts no more events."""
+
+    code = "workflow_finished"
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"instance {instance_id!r} has finished", instance_id=instance_id)
+
+
+class InvalidInput(WorkflowError):
+    """An event's input does not match the handler's declared type."""
+
+    code = "invalid_input"
+
+    def __init__(self, instance_id: str, event: str, errors: list[dict[str, Any]]) -> None:
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '(input)'}: {e.get('msg', '')}"
+            for e in errors
+        )
+        super().__init__(
+            f"instance {instance_id!r}: invalid input for event {event!r}: {summary}",
+            instance_id=instance_id,
+            event=event,
+            errors=errors,
+        )
+        self.errors = errors
+        """Validation errors in pydantic's JSON-able form."""
+
+
+class HandlerFailed(WorkflowError):
+    """An event handler raised: the event is rejected and nothing changes."""
+
+    code = "handler_failed"
+
+    def __init__(self, instance_id: str, event: str, cause: str) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: handler of event {event!r} rejected it: {cause}",
+            instance_id=instance_id,
+            event=event,
+            cause=cause,
+        )
+
+
+class InvalidState(WorkflowError):
+    """A stored state or data document does not parse, or a repair would break it."""
+
+    code = "invalid_state"
+
+    def __init__(self, instance_id: str, problem: str) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: {problem}", instance_id=instance_id, problem=problem
+        )

@@ -1,0 +1,552 @@
+"""The interpreter: ``resume`` and ``handle_event``. Pure: no I/O, no clock.
+
+A thread's position is a statement name. To move a thread, the interpreter builds a fresh
+``definition()`` (only when data may have changed), finds the position through the class's name
+index, and runs forward to the next stop: a step to execute, a wait, or the thread's end.
+"""
+
+from __future__ import annotations
+
+import copy
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from engine._shape import Position, Shape, shape_of
+from engine.dsl import (
+    Break,
+    Continue,
+    For,
+    Go,
+    If,
+    Return,
+    Section,
+    Step,
+    Stmt,
+    Switch,
+    Wait,
+    WaitCase,
+    WaitFor,
+    Workflow,
+)
+from engine.errors import (
+    AmbiguousEvent,
+    EventNotAwaited,
+    HandlerFailed,
+    StaleCallback,
+    StatementNotFound,
+    StepFailed,
+    ThreadExists,
+    TooManyMoves,
+    UnknownEvent,
+    WorkflowError,
+    WorkflowFinished,
+)
+from engine.state import (
+    MAIN_THREAD,
+    CallbackRequest,
+    State,
+    Thread,
+    ThreadStatus,
+    WaitEvent,
+    WaitStatus,
+    WorkflowStatus,
+)
+
+MAX_MOVES = 10_000
+"""Moves one ``resume`` may make before it is declared a runaway loop."""
+
+_NEXT, _BREAK, _CONTINUE, _RETURN, _STOP = range(5)
+_EXECUTING = ThreadStatus.EXECUTING
+_RESUMING = ThreadStatus.RESUMING
+_WAITING_EVENT = ThreadStatus.WAITING_EVENT
+_WAITING_CONDITION = ThreadStatus.WAITING_CONDITION
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a running step may know about itself (see :func:`current_step`)."""
+
+    workflow_id: str
+    """Instance id."""
+    thread_id: str
+    """Thread running the step."""
+    step: str
+    """Step name."""
+    pc: int
+    """Program counter at which the thread reached the step (differs per loop pass)."""
+    attempt: int
+    """How many times this step already failed at this position (0 on the first try)."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """Same for every re-run of this step at this position and attempt, unique otherwise.
+
+        Hand it to external systems so that a re-run after a crash is not applied twice.
+        """
+        return f"{self.workflow_id}/{self.thread_id}/{self.step}/{self.pc}/{self.attempt}"
+
+
+_current_step: ContextVar[tuple[str, Thread, str] | None] = ContextVar("current_step", default=None)
+
+
+def current_step() -> StepInfo | None:
+    """Inside a step's action: the running step's identity; elsewhere None."""
+    cur = _current_step.get()
+    if cur is None:
+        return None
+    wf_id, th, name = cur
+    return StepInfo(wf_id, th.id, name, th.pc, th.attempts)
+
+
+def new_state(id: str, workflow: str | Workflow) -> State:
+    """A fresh ``State`` for a new instance (``workflow`` is its name or a workflow object)."""
+    name = workflow if isinstance(workflow, str) else type(workflow).__name__
+    return State(id=id, workflow=name, threads=[Thread(id=MAIN_THREAD, name=MAIN_THREAD)])
+
+
+_ATOMIC = frozenset({int, float, str, bool, type(None), bytes})
+
+
+def _copy(v: Any) -> Any:
+    t = type(v)
+    if t in _ATOMIC:
+        return v
+    if t is list and all(type(x) in _ATOMIC for x in v):
+        return v.copy()
+    return copy.deepcopy(v)
+
+
+def _snapshot(wf: Workflow) -> dict[str, Any]:
+    """The data as it is, deep enough that in-place changes do not reach the copy."""
+    return {k: _copy(v) for k, v in wf.__dict__.items()}
+
+
+def _restore(wf: Workflow, snap: dict[str, Any]) -> None:
+    wf.__dict__.clear()
+    wf.__dict__.update(snap)
+
+
+def _finished(state: State) -> bool:
+    # A function, so that type checkers do not narrow the status across calls that change it.
+    return state.status is WorkflowStatus.FINISHED
+
+
+def _describe_exc(e: BaseException) -> str:
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _matches(st: Stmt, key: str) -> bool:
+    if st.name == key:
+        return True
+    t = type(st)
+    return (t is If or t is Switch) and any(br.name == key for br in st.branches)  # type: ignore[attr-defined]
+
+
+def _branch(st: If | Switch, key: str) -> Section:
+    for br in st.branches:
+        if br.name == key:
+            return br.body
+    raise KeyError(key)
+
+
+def _descend(stmts: Section, path: tuple[str, ...]) -> Stmt | None:
+    """The statement at ``path`` in ``stmts`` (a fresh tree), or None."""
+    i, last = 0, len(path) - 1
+    while True:
+        key = path[i]
+        for st in stmts:
+            if st.name == key or _matches(st, key):
+                break
+        else:
+            return None
+        if i == last:
+            return st
+        t = type(st)
+        if t is For:
+            stmts = st.body  # type: ignore[attr-defined]
+            i += 1
+        elif t is If or t is Switch:
+            stmts = _branch(st, key)  # type: ignore[arg-type]
+            i += 1
+        elif t is Wait and i + 1 < last:
+            case = st.case(path[i + 1])  # type: ignore[attr-defined]
+            if case is None:
+                return None
+            stmts = case.body
+            i += 2
+        else:
+            return None
+
+
+class _Run:
+    """One call of ``resume`` or ``handle_event``: the workflow, its state and a tree cache."""
+
+    __slots__ = ("budget", "ctx", "moves", "shape", "state", "tree", "wf")
+
+    def __init__(self, wf: Workflow, state: State, ctx: Any, budget: int | None) -> None:
+        self.wf = wf
+        self.state = state
+        self.ctx = ctx
+        self.shape: Shape = shape_of(wf)
+        self.tree: Section | None = None
+        self.moves = 0
+        self.budget = budget
+
+    # -- finding statements ---------------------------------------------------------------
+
+    def definition(self) -> Section:
+        tree = self.tree
+        if tree is None:
+            tree = self.tree = self.wf.definition()
+        return tree
+
+    def position(self, name: str, thread: Thread) -> Position:
+        pos = self.shape.positions.get(name)
+        if pos is None:  # a definition whose shape depends on data: index it again
+            self.shape = shape_of(self.wf, self.definition(), refresh=True)
+            pos = self.shape.positions.get(name)
+            if pos is None:
+                raise StatementNotFound(self.state.id, name, thread.id)
+        if pos.root != thread.name:
+            raise StatementNotFound(self.state.id, name, thread.id)
+        return pos
+
+    def root_body(self, root: str, thread: Thread) -> Section:
+        if root == MAIN_THREAD:
+            return self.definition()
+        go = self.find(root, thread, self.position_any(root, thread))
+        if type(go) is not Go:
+            raise StatementNotFound(self.state.id, root, thread.id)
+        return go.body
+
+    def position_any(self, name: str, thread: Thread) -> Position:
+        pos = self.shape.positions.get(name)
+        if pos is None:
+            raise StatementNotFound(self.state.id, name, thread.id)
+        return pos
+
+    def find(self, name: str, thread: Thread, pos: Position | None = None) -> Stmt:
+        if pos is None:
+            pos = self.position(name, thread)
+        st = _descend(self.root_body(pos.root, thread), pos.path)
+        if st is None:
+            raise StatementNotFound(self.state.id, name, thread.id)
+        return st
+
+    # -- running forward --------------------------------------------------------------------
+
+    def count(self) -> None:
+        self.moves += 1
+        if self.moves > MAX_MOVES:
+            raise TooManyMoves(self.state.id, MAX_MOVES)
+
+    def run_body(self, th: Thread, stmts: Section, path: tuple[str, ...] | None, d: int) -> int:
+        i, n = 0, len(stmts)
+        if path is not None:
+            key = path[d]
+            while i < n and stmts[i].name != key and not _matches(stmts[i], key):
+                i += 1
+            if i == n:
+                raise StatementNotFound(self.state.id, path[-1], th.id)
+            sig = self.resume_in(th, stmts[i], path, d)
+            if sig != _NEXT:
+                return sig
+            i += 1
+        while i < n:
+            st = stmts[i]
+            if type(st) is Step:  # the most common stop, inlined
+                fields = th.__dict__
+                fields["status"] = _EXECUTING
+                fields["cur"] = st.name
+                fields["pc"] = self.state.pc
+                return _STOP
+            sig = self.exec(th, st)
+            if sig != _NEXT:
+                return sig
+            i += 1
+        return _NEXT
+
+    def resume_in(self, th: Thread, st: Stmt, path: tuple[str, ...], d: int) -> int:
+        t = type(st)
+        if d == len(path) - 1:
+            if t is Wait:  # a handled wait: run the chosen case's body
+                case = st.case(th.case)  # type: ignore[attr-defined]
+                if case is None:
+                    raise StatementNotFound(self.state.id, th.case, th.id)
+                th.case = ""
+                return self.run_body(th, case.body, None, 0)
+            return _NEXT  # after a step or a satisfied WaitFor
+        if t is For:
+            sig = self.run_body(th, st.body, path, d + 1)  # type: ignore[attr-defined]
+            if sig == _BREAK:
+                return _NEXT
+            if sig in (_STOP, _RETURN):
+                return sig
+            return self.loop(th, st)  # type: ignore[arg-type]
+        if t is If or t is Switch:
+            return self.run_body(th, _branch(st, path[d]), path, d + 1)  # type: ignore[arg-type]
+        if t is Wait:
+            case = st.case(path[d + 1])  # type: ignore[attr-defined]
+            if case is None or d + 2 >= len(path):
+                raise StatementNotFound(self.state.id, path[-1], th.id)
+            return self.run_body(th, case.body, path, d + 2)
+        raise StatementNotFound(self.state.id, path[-1], th.id)
+
+    def exec(self, th: Thread, st: Stmt) -> int:
+        t = type(st)
+        if t is Step:
+            th.status = _EXECUTING
+            th.cur = st.name  # type: ignore[assignment]
+            th.pc = self.state.pc
+            return _STOP
+        if t is If or t is Switch:
+            for br in st.branches:  # type: ignore[attr-defined]
+                if br.cond:
+                    return self.run_body(th, br.body, None, 0)
+            return _NEXT
+        if t is For:
+            return self.loop(th, st)  # type: ignore[arg-type]
+        if t is Wait:
+            th.status = _WAITING_EVENT
+            th.cur = st.name  # type: ignore[assignment]
+            th.case = ""
+            th.pc = self.state.pc
+            th.waits = [WaitEvent(name=c.event, wait=th.cur) for c in st.cases]  # type: ignore[attr-defined]
+            return _STOP
+        if t is WaitFor:
+            th.status = _WAITING_CONDITION
+            th.cur = st.name  # type: ignore[assignment]
+            th.pc = self.state.pc
+            return _STOP
+        if t is Go:
+            self.start_thread(st)  # type: ignore[arg-type]
+            return _NEXT
+        if t is Break:
+            return _BREAK
+        if t is Continue:
+            return _CONTINUE
+        if t is Return:
+            return _RETURN
+        raise StatementNotFound(self.state.id, repr(st), th.id)
+
+    def loop(self, th: Thread, st: For) -> int:
+        while st.cond:
+            self.moves += 1
+            if self.moves > MAX_MOVES:
+                raise TooManyMoves(self.state.id, MAX_MOVES)
+            sig = self.run_body(th, st.body, None, 0)
+            if sig == _BREAK:
+                return _NEXT
+            if sig in (_STOP, _RETURN):
+                return sig
+        return _NEXT
+
+    def start_thread(self, st: Go) -> None:
+        tid = str(st.id_fn()) if st.id_fn is not None else str(st.name)
+        if self.state.thread(tid) is not None:
+            raise ThreadExists(self.state.id, tid)
+        self.state.threads.append(Thread(id=tid, name=str(st.name)))
+
+    # -- moves ------------------------------------------------------------------------------
+
+    def call_user(self, th: Thread, name: str, fn: Any) -> None:
+        """Run a step action or WaitFor handler; on failure restore data and raise."""
+        snap = _snapshot(self.wf)
+        token = _current_step.set((self.state.id, th, name))
+        try:
+            fn()
+        except Exception as e:
+            _restore(self.wf, snap)
+            self.tree = None
+            th.attempts += 1
+            th.error = _describe_exc(e)
+            err = StepFailed(self.state.id, name, th.error, th.attempts)
+            self.state.status = WorkflowStatus.FAILED
+            self.state.error = err.message
+            self.setup_waits()
+            raise err from e
+        finally:
+            _current_step.reset(token)
+            self.tree = None
+        if th.attempts:
+            th.attempts = 0
+            th.error = ""
+
+    def move(self, th: Thread) -> None:
+        """Run the thread's step (if it is on one), then walk on to its next stop."""
+        self.count()
+        self.state.pc += 1
+        if th.cur:
+            pos = self.position(th.cur, th)
+            if th.status is _EXECUTING:
+                st = _descend(self.root_body(pos.root, th), pos.path)
+                if type(st) is not Step:
+                    raise StatementNotFound(self.state.id, th.cur, th.id)
+                self.call_user(th, th.cur, st.action)
+                th.status = _RESUMING
+            sig = self.run_body(th, self.root_body(pos.root, th), pos.path, 0)
+        else:
+            sig = self.run_body(th, self.root_body(th.name, th), None, 0)
+        if sig != _STOP:
+            self.end_thread(th)
+
+    def end_thread(self, th: Thread) -> None:
+        if th.id == MAIN_THREAD:
+            for t in self.state.threads:
+                for w in t.waits:
+                    w.status = WaitStatus.TEARDOWN
+            self.teardown_waits()
+            self.state.threads = []
+            self.state.status = WorkflowStatus.FINISHED
+            self.state.error = ""
+        else:
+            self.state.threads.remove(th)
+
+    def check_conditions(self) -> None:
+        for th in self.state.threads:
+            if th.status is _WAITING_CONDITION:
+                st = self.find(th.cur, th)
+                if type(st) is not WaitFor:
+                    raise StatementNotFound(self.state.id, th.cur, th.id)
+                if st.cond:
+                    handler = st.handler
+                    if handler is not None:
+                        self.call_user(th, th.cur, handler)
+                    th.status = _RESUMING
+
+    # -- wait set-up and teardown ---------------------------------------------------------
+
+    def case_of(self, th: Thread, w: WaitEvent) -> WaitCase | None:
+        try:
+            st = self.find(w.wait, th)
+        except StatementNotFound:
+            return None
+        return st.case(w.name) if type(st) is Wait else None
+
+    def request(self, th: Thread, w: WaitEvent) -> CallbackRequest:
+        return CallbackRequest(self.state.id, th.id, w.name, th.pc, w.setup_data)
+
+    def setup_waits(self) -> None:
+        for th in self.state.threads:
+            for w in th.waits:
+                if w.status is WaitStatus.SETUP:
+                    case = self.case_of(th, w)
+                    if case is None:
+                        raise StatementNotFound(self.state.id, f"{w.wait}/{w.name}", th.id)
+                    w.setup_data = str(case.handler.setup(self.ctx, self.request(th, w)))
+                    w.status = WaitStatus.WAITING
+
+    def teardown_waits(self) -> None:
+        for th in self.state.threads:
+            if any(w.status is WaitStatus.TEARDOWN for w in th.waits):
+                for w in th.waits:
+                    if w.status is WaitStatus.TEARDOWN:
+                        case = self.case_of(th, w)
+                        if case is not None:  # the code no longer has it: nothing to call
+                            case.handler.teardown(self.ctx, self.request(th, w), w.handled)
+                th.waits = [w for w in th.waits if w.status is not WaitStatus.TEARDOWN]
+
+    def run(self) -> None:
+        state = self.state
+        if _finished(state):
+            return
+        self.teardown_waits()
+        start = self.moves
+        while not _finished(state):
+            moved = False
+            for th in list(state.threads):
+                if th.status is not _EXECUTING and th.status is not _RESUMING:
+                    continue
+                if self.budget is not None and self.moves - start >= self.budget:
+                    break
+                self.move(th)
+                moved = True
+                if _finished(state):
+                    break
+                self.check_conditions()
+            else:
+                if moved:
+                    continue
+                if any(t.status is _WAITING_CONDITION for t in state.threads):
+                    self.check_conditions()
+                    if any(t.status is _RESUMING for t in state.threads):
+                        continue
+            break
+        if _finished(state):
+            return
+        self.setup_waits()
+        movable = any(t.status is _EXECUTING or t.status is _RESUMING for t in state.threads)
+        state.status = WorkflowStatus.RESUMING if movable else WorkflowStatus.WAITING
+        state.error = ""
+
+
+def resume(wf: Workflow, state: State, ctx: Any = None, *, budget: int | None = None) -> None:
+    """Run every thread until each waits or ends; ``wf`` (data) and ``state`` change in place.
+
+    Afterwards ``state.status`` is ``Waiting``, ``Finished``, or ``Resuming`` when a
+    ``budget`` of moves ran out first. A failing step raises :class:`StepFailed` after the
+    state recorded the error and attempt count (status ``Failed``); the next ``resume``
+    runs the step again. Waits that began are set up (``setup`` of their handlers, with
+    ``ctx``), waits that ended are torn down.
+    """
+    _Run(wf, state, ctx, budget).run()
+
+
+def handle_event(
+    wf: Workflow,
+    state: State,
+    event: str,
+    input: Any,
+    *,
+    thread_id: str | None = None,
+    pc: int | None = None,
+    ctx: Any = None,
+) -> Any:
+    """Deliver ``event`` to the thread waiting for it and return the handler's output.
+
+    Does not resume: call :func:`resume` next. Any rejection (unknown event, event not
+    awaited, stale ``pc``, finished workflow, invalid input, a handler that raises) leaves
+    ``wf`` and ``state`` exactly as they were.
+    """
+    run = _Run(wf, state, ctx, None)
+    if _finished(state):
+        raise WorkflowFinished(state.id)
+    if event not in run.shape.events:
+        run.shape = shape_of(wf, run.definition(), refresh=True)
+        if event not in run.shape.events:
+            raise UnknownEvent(state.id, event)
+    waiting: list[tuple[Thread, WaitEvent]] = []
+    for th in state.threads:
+        if th.status is _WAITING_EVENT and (thread_id is None or th.id == thread_id):
+            for w in th.waits:
+                if w.name == event and w.status is WaitStatus.WAITING:
+                    waiting.append((th, w))
+    if not waiting:
+        raise EventNotAwaited(state.id, event, thread_id)
+    if len(waiting) > 1:
+        raise AmbiguousEvent(state.id, event, [th.id for th, _ in waiting])
+    th, w = waiting[0]
+    if pc is not None and pc != th.pc:
+        raise StaleCallback(state.id, event, pc, th.pc)
+    case = run.case_of(th, w)
+    if case is None:
+        raise StatementNotFound(state.id, f"{w.wait}/{w.name}", th.id)
+    snap = _snapshot(wf)
+    try:
+        output = case.handler.handle(ctx, run.request(th, w), input)
+    except WorkflowError:
+        _restore(wf, snap)
+        raise
+    except Exception as e:
+        _restore(wf, snap)
+        raise HandlerFailed(state.id, event, _describe_exc(e)) from e
+    for other in th.waits:
+        other.status = WaitStatus.TEARDOWN
+    w.handled = True
+    th.status = _RESUMING
+    th.case = event
+    state.pc += 1
+    state.status = WorkflowStatus.RESUMING
+    return output
