@@ -53,7 +53,10 @@ def _read(fn: Callable[..., Any], event: str) -> EventSignature:
             "an OnEvent function takes at most one parameter (the input)", statement=event
         )
     try:
-        hints = typing.get_type_hints(fn)
+        owner = getattr(fn, "__self__", None)
+        # A method may name its own class, which is not bound yet while a class decorator runs.
+        local = {type(owner).__name__: type(owner)} if owner is not None else None
+        hints = typing.get_type_hints(fn, localns=local)
     except Exception as e:  # NameError for unresolvable string annotations, among others
         raise DefinitionError(
             f"cannot resolve the type annotations of the OnEvent function: {e}", statement=event

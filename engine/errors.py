@@ -48,14 +48,19 @@ class StepFailed(WorkflowError):
 
     code = "step_failed"
 
-    def __init__(self, instance_id: str, step: str, cause: str, attempt: int) -> None:
+    def __init__(
+        self, instance_id: str, step: str, cause: str, attempt: int, thread_id: str = ""
+    ) -> None:
         super().__init__(
             f"step {step!r} of instance {instance_id!r} failed (attempt {attempt}): {cause}",
             instance_id=instance_id,
             step=step,
             cause=cause,
             attempt=attempt,
+            thread_id=thread_id,
         )
+        self.thread_id = thread_id
+        """Thread that ran the step."""
         self.instance_id = instance_id
         """Instance whose step failed."""
         self.step = step
@@ -220,4 +225,143 @@ class InvalidState(WorkflowError):
     def __init__(self, instance_id: str, problem: str) -> None:
         super().__init__(
             f"instance {instance_id!r}: {problem}", instance_id=instance_id, problem=problem
+        )
+
+
+class UnknownWorkflow(WorkflowError):
+    """No workflow is registered under this name."""
+
+    code = "unknown_workflow"
+
+    def __init__(self, workflow: str) -> None:
+        super().__init__(f"no workflow named {workflow!r}", workflow=workflow)
+
+
+class InstanceNotFound(WorkflowError):
+    """No instance with this id exists for the workflow."""
+
+    code = "instance_not_found"
+
+    def __init__(self, workflow: str, instance_id: str) -> None:
+        super().__init__(
+            f"workflow {workflow!r} has no instance {instance_id!r}",
+            workflow=workflow,
+            instance_id=instance_id,
+        )
+
+
+class InstanceExists(WorkflowError):
+    """An instance with this id already exists."""
+
+    code = "instance_exists"
+
+    def __init__(self, workflow: str, instance_id: str) -> None:
+        super().__init__(
+            f"workflow {workflow!r} already has an instance {instance_id!r}",
+            workflow=workflow,
+            instance_id=instance_id,
+        )
+
+
+class InvalidData(WorkflowError):
+    """Initial or replacement data does not match the workflow's model."""
+
+    code = "invalid_data"
+
+    def __init__(self, workflow: str, errors: list[dict[str, Any]]) -> None:
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '(data)'}: {e.get('msg', '')}"
+            for e in errors
+        )
+        super().__init__(
+            f"invalid data for workflow {workflow!r}: {summary}", workflow=workflow, errors=errors
+        )
+
+
+class IdempotencyKeyReused(WorkflowError):
+    """An ``Idempotency-Key`` came back with a different event than the first time."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, instance_id: str, key: str, first_event: str, event: str) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: idempotency key {key!r} was used for event "
+            f"{first_event!r}, not {event!r}",
+            instance_id=instance_id,
+            key=key,
+        )
+
+
+class Contention(WorkflowError):
+    """The instance stayed too busy to update; nothing was applied, retry later."""
+
+    code = "contention"
+
+    def __init__(self, workflow: str, instance_id: str, attempts: int) -> None:
+        super().__init__(
+            f"instance {instance_id!r} of {workflow!r} is busy: gave up after {attempts} "
+            "attempts; nothing was applied, retry later",
+            workflow=workflow,
+            instance_id=instance_id,
+        )
+
+
+class Unavailable(WorkflowError):
+    """A backing service (Firestore, Cloud Tasks) failed transiently; nothing was applied."""
+
+    code = "unavailable"
+
+    def __init__(self, service: str, cause: str) -> None:
+        super().__init__(f"{service} is unavailable: {cause}", service=service, cause=cause)
+
+
+class BadRequest(WorkflowError):
+    """The request itself is malformed (bad JSON, bad id, bad query parameter)."""
+
+    code = "bad_request"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+
+
+class BodyTooLarge(WorkflowError):
+    """The request body is larger than the configured limit."""
+
+    code = "body_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"request body of {size} bytes exceeds the limit of {limit}", size=size, limit=limit
+        )
+
+
+class Forbidden(WorkflowError):
+    """A task or admin call without a valid signature."""
+
+    code = "forbidden"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+
+
+class RouteNotFound(WorkflowError):
+    """No route matches the request path."""
+
+    code = "not_found"
+
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f"no route for {method} {path}", method=method, path=path)
+
+
+class MethodNotAllowed(WorkflowError):
+    """The path exists but not with this method."""
+
+    code = "method_not_allowed"
+
+    def __init__(self, method: str, path: str, allowed: list[str]) -> None:
+        super().__init__(
+            f"{method} is not allowed on {path} (allowed: {', '.join(allowed)})",
+            method=method,
+            path=path,
+            allowed=allowed,
         )

@@ -362,7 +362,7 @@ class _Run:
             self.tree = None
             th.attempts += 1
             th.error = _describe_exc(e)
-            err = StepFailed(self.state.id, name, th.error, th.attempts)
+            err = StepFailed(self.state.id, name, th.error, th.attempts, th.id)
             self.state.status = WorkflowStatus.FAILED
             self.state.error = err.message
             self.setup_waits()

@@ -1,0 +1,403 @@
+"""The service: create instances, deliver events, run tasks, over a Store and a Scheduler.
+
+Every change is one store transaction: read the instance document, handle the event and
+resume, write it back. Timers and retries are enqueued *inside* the transaction function,
+before the commit, under deterministic names: a crash after enqueueing leaves a task that
+finds the instance unchanged and is ignored as stale, so no timer is ever lost. Timer
+deletions happen after the commit, best effort.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
+
+from engine._log import log
+from engine.dsl import Workflow
+from engine.errors import (
+    AmbiguousEvent,
+    EventNotAwaited,
+    IdempotencyKeyReused,
+    InstanceExists,
+    InstanceNotFound,
+    InvalidData,
+    InvalidState,
+    StaleCallback,
+    StatementNotFound,
+    StepFailed,
+    UnknownEvent,
+    WorkflowFinished,
+)
+from engine.interpreter import handle_event, new_state, resume
+from engine.registry import Registry, default_registry
+from engine.scheduler import (
+    MAX_SCHEDULE_AHEAD,
+    Scheduler,
+    TaskKind,
+    TaskPayload,
+    TaskSpec,
+    task_name,
+)
+from engine.state import CallbackRequest, State, ThreadStatus, WaitStatus, WorkflowStatus
+from engine.store import InstanceDoc, Page, Store, utcnow
+
+R = TypeVar("R")
+
+STALE_EVENT_ERRORS = (
+    StaleCallback,
+    EventNotAwaited,
+    WorkflowFinished,
+    UnknownEvent,
+    StatementNotFound,
+    AmbiguousEvent,
+)
+"""Errors that make a timer task stale: it is acknowledged and changes nothing."""
+
+CHECKPOINT_RESUME_DELAY = timedelta(seconds=30)
+"""In checkpoint-per-step mode, the safety resume task fires this late (the request itself
+normally continues first, and the task then finds nothing to do)."""
+
+
+class _KeyedLocks:
+    """One lock per instance key, so requests for one instance queue inside a process
+    instead of contending in Firestore transactions."""
+
+    def __init__(self) -> None:
+        self._mu = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._mu:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._mu:
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._locks[key]
+
+
+class _Ctx:
+    """The engine context for one transaction attempt: timers, and work after the commit."""
+
+    def __init__(self, service: Service, workflow: str, now: datetime) -> None:
+        self.service = service
+        self.workflow = workflow
+        self.now = now
+        self.after_commit: list[Callable[[], None]] = []
+
+    def schedule_timeout(self, req: CallbackRequest, seconds: float) -> str:
+        name = task_name("timer", self.workflow, req.workflow_id, req.thread_id, req.name, req.pc)
+        payload = TaskPayload(
+            kind=TaskKind.TIMER,
+            workflow=self.workflow,
+            id=req.workflow_id,
+            pc=req.pc,
+            thread=req.thread_id,
+            event=req.name,
+            due=self.now + timedelta(seconds=seconds),
+        )
+        self.service.schedule(name, payload, self.now)
+        return name
+
+    def cancel_timeout(self, req: CallbackRequest, handled: bool) -> None:
+        if req.setup_data and not handled:  # a handled timer is the task running right now
+            scheduler, name = self.service.scheduler, req.setup_data
+            self.after_commit.append(lambda: scheduler.cancel(name))
+
+
+def view(doc: InstanceDoc) -> dict[str, Any]:
+    """The API's picture of an instance: ``{"id", "workflow", "meta", "state"}``."""
+    return {
+        "id": doc.id,
+        "workflow": doc.workflow,
+        "meta": json.loads(doc.state),
+        "state": json.loads(doc.data),
+    }
+
+
+def _jsonable(output: Any, instance_id: str, event: str) -> Any:
+    try:
+        return to_jsonable_python(output)
+    except Exception as e:
+        from engine.errors import HandlerFailed
+
+        raise HandlerFailed(instance_id, event, f"its output is not JSON-serialisable: {e}") from e
+
+
+class Service:
+    """Create instances, deliver events and run tasks, each in one store transaction."""
+
+    def __init__(
+        self,
+        store: Store,
+        scheduler: Scheduler,
+        registry: Registry | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        moves_per_request: int = 1000,
+    ) -> None:
+        self.store = store
+        self.scheduler = scheduler
+        self.registry = registry if registry is not None else default_registry
+        self.clock = clock
+        self.moves_per_request = moves_per_request
+        self._locks = _KeyedLocks()
+
+    # -- public operations ----------------------------------------------------------------
+
+    def create(self, workflow: str, id: str, data: dict[str, Any] | None) -> dict[str, Any]:
+        """Create an instance from initial ``data`` and resume it; ``InstanceExists`` if taken."""
+        cls = self.registry.get(workflow)
+        try:
+            wf0 = cls.model_validate(data or {})
+        except ValidationError as e:
+            raise InvalidData(workflow, [dict(x) for x in e.errors(include_url=False)]) from e
+        initial = wf0.model_dump_json()
+
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, dict[str, Any]]:
+            if doc is not None:
+                raise InstanceExists(workflow, id)
+            wf = cls.model_validate_json(initial)
+            state = new_state(id, workflow)
+            self._advance(cls, wf, state, ctx)
+            new = self._document(None, workflow, wf, state, ctx.now)
+            return new, view(new)
+
+        return self._mutate(workflow, id, fn)
+
+    def get(self, workflow: str, id: str) -> dict[str, Any]:
+        """The instance's view; ``InstanceNotFound`` if there is none."""
+        self.registry.get(workflow)
+        doc = self.store.get(workflow, id)
+        if doc is None:
+            raise InstanceNotFound(workflow, id)
+        return view(doc)
+
+    def list(
+        self,
+        workflow: str,
+        *,
+        status: str | None = None,
+        position: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of instances: ``{"items": [...], "next_cursor": ...}``."""
+        self.registry.get(workflow)
+        page: Page = self.store.list(
+            workflow, status=status, position=position, limit=limit, cursor=cursor
+        )
+        return {
+            "items": [
+                {
+                    "id": d.id,
+                    "status": d.status,
+                    "waiting": d.waiting,
+                    "positions": d.positions,
+                    "updated_at": d.updated_at.isoformat(),
+                }
+                for d in page.items
+            ],
+            "next_cursor": page.next_cursor,
+        }
+
+    def send(
+        self,
+        workflow: str,
+        id: str,
+        event: str,
+        input: Any,
+        *,
+        thread_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Any, bool]:
+        """Deliver ``event``, resume, and return ``(handler output, replayed)``.
+
+        With an ``idempotency_key`` seen before, nothing is applied and the first response
+        comes back with ``replayed`` True.
+        """
+        cls = self.registry.get(workflow)
+
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, tuple[Any, bool]]:
+            if doc is None:
+                raise InstanceNotFound(workflow, id)
+            if idempotency_key is not None:
+                kept = doc.recall(idempotency_key)
+                if kept is not None:
+                    if kept.event != event:
+                        raise IdempotencyKeyReused(id, idempotency_key, kept.event, event)
+                    return None, (json.loads(kept.body), True)
+            wf, state = self._load(cls, doc)
+            output = handle_event(wf, state, event, input, thread_id=thread_id, ctx=ctx)
+            body = _jsonable(output, id, event)
+            self._advance(cls, wf, state, ctx)
+            new = self._document(doc, workflow, wf, state, ctx.now)
+            if idempotency_key is not None:
+                new.remember(idempotency_key, event, json.dumps(body))
+            return new, (body, False)
+
+        return self._mutate(workflow, id, fn)
+
+    def run_task(self, payload: TaskPayload) -> str:
+        """Carry out a task; returns ``applied``, ``stale`` or ``rescheduled``."""
+        cls = self.registry.get(payload.workflow)
+        now = self.clock()
+        if payload.kind is TaskKind.TIMER and payload.due is not None and payload.due > now:
+            hop = payload.model_copy(update={"hop": payload.hop + 1})
+            name = task_name(
+                "timer", payload.workflow, payload.id, payload.thread, payload.event, payload.pc
+            )
+            self.schedule(f"{name}-hop{hop.hop}", hop, now)
+            return "rescheduled"
+
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, str]:
+            if doc is None:
+                return None, "stale"
+            wf, state = self._load(cls, doc)
+            if not self._task_applies(payload, wf, state, ctx):
+                return None, "stale"
+            self._advance(cls, wf, state, ctx)
+            return self._document(doc, payload.workflow, wf, state, ctx.now), "applied"
+
+        return self._mutate(payload.workflow, payload.id, fn)
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def schedule(self, name: str, payload: TaskPayload, now: datetime) -> None:
+        """Enqueue a task now (Cloud Tasks' horizon caps how far ahead; timers chain hops)."""
+        eta = payload.due if payload.due is not None else now
+        eta = min(eta, now + MAX_SCHEDULE_AHEAD)
+        self.scheduler.enqueue(TaskSpec(name=name, eta=eta, payload=payload))
+
+    def _task_applies(self, p: TaskPayload, wf: Workflow, state: State, ctx: _Ctx) -> bool:
+        if state.status is WorkflowStatus.FINISHED:
+            return False
+        if p.kind is TaskKind.TIMER:
+            try:
+                handle_event(wf, state, p.event, None, thread_id=p.thread, pc=p.pc, ctx=ctx)
+            except STALE_EVENT_ERRORS:
+                return False
+            return True
+        if p.kind is TaskKind.RETRY:
+            th = state.thread(p.thread)
+            return th is not None and th.cur == p.step and th.attempts == p.attempt > 0
+        # RESUME: continue while something can move, unless only backed-off retries can.
+        return state.status is WorkflowStatus.RESUMING and any(
+            t.status in (ThreadStatus.EXECUTING, ThreadStatus.RESUMING) and t.attempts == 0
+            for t in state.threads
+        )
+
+    def _mutate(
+        self,
+        workflow: str,
+        id: str,
+        fn: Callable[[InstanceDoc | None, _Ctx], tuple[InstanceDoc | None, R]],
+    ) -> R:
+        last: list[_Ctx] = []
+
+        def attempt(doc: InstanceDoc | None) -> tuple[InstanceDoc | None, R]:
+            ctx = _Ctx(self, workflow, self.clock())
+            last[:] = [ctx]
+            return fn(doc, ctx)
+
+        with self._locks.hold(f"{workflow}/{id}"):
+            result = self.store.transact(workflow, id, attempt)
+        for action in last[0].after_commit if last else ():
+            try:
+                action()
+            except Exception as e:  # best effort: a stale timer is ignored when it fires
+                log("WARNING", "after-commit action failed", workflow=workflow, id=id, error=str(e))
+        return result
+
+    def _load(self, cls: type[Workflow], doc: InstanceDoc) -> tuple[Workflow, State]:
+        try:
+            return cls.model_validate_json(doc.data), State.model_validate_json(doc.state)
+        except ValidationError as e:
+            raise InvalidState(doc.id, f"stored document does not parse: {e}") from e
+
+    def _advance(self, cls: type[Workflow], wf: Workflow, state: State, ctx: _Ctx) -> None:
+        """Resume within the request budget; schedule a retry or a continuation as needed."""
+        checkpoint = bool(getattr(cls, "checkpoint_every_step", False))
+        budget = 1 if checkpoint else self.moves_per_request
+        try:
+            resume(wf, state, ctx, budget=budget)
+        except StepFailed as e:
+            policy = self.registry.retry_policy(cls, e.step)
+            log(
+                "WARNING",
+                "step failed",
+                workflow=state.workflow,
+                id=state.id,
+                step=e.step,
+                attempt=e.attempt,
+                error=e.cause,
+            )
+            if e.attempt < policy.max_attempts:
+                state.status = WorkflowStatus.RESUMING
+                payload = TaskPayload(
+                    kind=TaskKind.RETRY,
+                    workflow=state.workflow,
+                    id=state.id,
+                    pc=state.pc,
+                    thread=e.thread_id,
+                    step=e.step,
+                    attempt=e.attempt,
+                    due=ctx.now + timedelta(seconds=policy.backoff(e.attempt)),
+                )
+                name = task_name("retry", state.workflow, state.id, e.thread_id, e.step, state.pc)
+                self.schedule(name, payload, ctx.now)
+            return
+        if state.status is WorkflowStatus.RESUMING:
+            delay = CHECKPOINT_RESUME_DELAY if checkpoint else timedelta(0)
+            payload = TaskPayload(
+                kind=TaskKind.RESUME,
+                workflow=state.workflow,
+                id=state.id,
+                pc=state.pc,
+                due=ctx.now + delay,
+            )
+            self.schedule(task_name("resume", state.workflow, state.id, state.pc), payload, ctx.now)
+
+    def _document(
+        self,
+        old: InstanceDoc | None,
+        workflow: str,
+        wf: Workflow,
+        state: State,
+        now: datetime,
+    ) -> InstanceDoc:
+        positions: list[str] = []
+        waiting: list[str] = []
+        for th in state.threads:
+            for name in (th.name, th.cur):
+                if name and name not in positions:
+                    positions.append(name)
+            for w in th.waits:
+                if w.status is WaitStatus.WAITING:
+                    waiting.append(w.name)
+                    if w.name not in positions:
+                        positions.append(w.name)
+        return InstanceDoc(
+            workflow=workflow,
+            id=state.id,
+            status=state.status.value,
+            state=state.model_dump_json(),
+            data=wf.model_dump_json(),
+            waiting=waiting,
+            positions=positions,
+            idempotency=list(old.idempotency) if old is not None else [],
+            created_at=old.created_at if old is not None else now,
+            updated_at=now,
+        )
