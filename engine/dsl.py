@@ -9,7 +9,7 @@ shape once per workflow class). Conditions are ordinary Python values evaluated 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
 
@@ -48,10 +48,10 @@ def _flatten(stmts: tuple[Any, ...]) -> Section:
 
 def _section(stmts: tuple[Any, ...]) -> Section:
     # The common case, no nested section: *args already is the section, no copy.
-    return _flatten(stmts) if tuple in map(type, stmts) else stmts
+    return _flatten(stmts) if tuple in map(type, stmts) else cast(Section, stmts)
 
 
-def S(*stmts: Stmt) -> Section:
+def S(*stmts: Stmt | Section) -> Section:
     """A section: statements run in order. Sections nest (e.g. from helper methods)."""
     return _section(stmts)
 
@@ -82,12 +82,12 @@ class If(Stmt):
 
     __slots__ = ("branches", "has_else", "name")
 
-    def __init__(self, cond: Any, name: str, *stmts: Stmt) -> None:
+    def __init__(self, cond: Any, name: str, *stmts: Stmt | Section) -> None:
         self.name = name
         self.branches = [Branch(cond, name, _section(stmts))]
         self.has_else = False
 
-    def ElseIf(self, cond: Any, name: str, *stmts: Stmt) -> If:
+    def ElseIf(self, cond: Any, name: str, *stmts: Stmt | Section) -> If:
         """Add a branch tried when all earlier ones were false."""
         if self.has_else:
             from engine.errors import DefinitionError
@@ -96,7 +96,7 @@ class If(Stmt):
         self.branches.append(Branch(cond, name, _section(stmts)))
         return self
 
-    def Else(self, name: str, *stmts: Stmt) -> If:
+    def Else(self, name: str, *stmts: Stmt | Section) -> If:
         """Add the branch run when every other one was false."""
         if self.has_else:
             from engine.errors import DefinitionError
@@ -140,10 +140,10 @@ class For(Stmt):
 
     __slots__ = ("body", "cond", "name")
 
-    def __init__(self, name: str, cond: Any, *stmts: Stmt) -> None:
+    def __init__(self, name: str, cond: Any, *stmts: Stmt | Section) -> None:
         self.name = name
         self.cond = cond
-        self.body = _flatten(stmts) if tuple in map(type, stmts) else stmts
+        self.body = _flatten(stmts) if tuple in map(type, stmts) else cast(Section, stmts)
 
 
 class Break(Stmt):
@@ -196,7 +196,7 @@ class On(WaitCase):
 
     __slots__ = ()
 
-    def __init__(self, event: str, handler: Handler, *stmts: Stmt) -> None:
+    def __init__(self, event: str, handler: Handler, *stmts: Stmt | Section) -> None:
         super().__init__(event, handler, _section(stmts))
 
 
@@ -208,11 +208,11 @@ class OnEvent(WaitCase):
 
     __slots__ = ("fn",)
 
-    def __init__(self, event: str, fn: Callable[..., Any], *stmts: Stmt) -> None:
+    def __init__(self, event: str, fn: Callable[..., Any], *stmts: Stmt | Section) -> None:
         self.event = event
         self.fn = fn
         self.handler = self
-        self.body = _flatten(stmts) if tuple in map(type, stmts) else stmts
+        self.body = _flatten(stmts) if tuple in map(type, stmts) else cast(Section, stmts)
 
     def setup(self, ctx: Any, req: CallbackRequest) -> str:
         """Nothing to set up: the event arrives over HTTP."""
@@ -250,11 +250,11 @@ class Timeout(WaitCase):
 
     __slots__ = ("seconds",)
 
-    def __init__(self, event: str, seconds: float, *stmts: Stmt) -> None:
+    def __init__(self, event: str, seconds: float, *stmts: Stmt | Section) -> None:
         self.event = event
         self.seconds = seconds
         self.handler = self
-        self.body = _flatten(stmts) if tuple in map(type, stmts) else stmts
+        self.body = _flatten(stmts) if tuple in map(type, stmts) else cast(Section, stmts)
 
     def setup(self, ctx: Any, req: CallbackRequest) -> str:
         """Schedule the timer through ``ctx.schedule_timeout`` when the context has it."""
