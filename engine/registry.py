@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from engine._describe import sample
+from engine._describe import describe, sample
 from engine._shape import shape_of
 from engine.dsl import Workflow
 from engine.errors import DefinitionError, UnknownWorkflow
@@ -49,6 +50,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._classes: dict[str, type[Workflow]] = {}
+        self._timer_events: dict[type[Workflow], frozenset[str]] = {}
 
     def add(self, name: str, cls: type[Workflow]) -> type[Workflow]:
         """Register ``cls`` as ``name`` after validating its definition (with default data)."""
@@ -71,6 +73,16 @@ class Registry:
         """Registered names, sorted."""
         return sorted(self._classes)
 
+    def timer_events(self, cls: type[Workflow]) -> frozenset[str]:
+        """Events that only ``Timeout`` cases of ``cls`` use (they are not HTTP events)."""
+        cached = self._timer_events.get(cls)
+        if cached is None:
+            kinds: dict[str, set[str]] = {}
+            _event_kinds(describe(sample(cls).definition()), kinds)
+            cached = frozenset(ev for ev, k in kinds.items() if k == {"Timeout"})
+            self._timer_events[cls] = cached
+        return cached
+
     def retry_policy(self, cls: type[Workflow], step: str) -> RetryPolicy:
         """The policy for ``step`` of ``cls``."""
         per_step: dict[str, RetryPolicy] = getattr(cls, "step_retry", {}) or {}
@@ -89,3 +101,13 @@ def register(name: str) -> Callable[[type[Workflow]], type[Workflow]]:
         return default_registry.add(name, cls)
 
     return deco
+
+
+def _event_kinds(nodes: list[dict[str, Any]], out: dict[str, set[str]]) -> None:
+    for node in nodes:
+        for case in node.get("cases", ()):
+            out.setdefault(case["event"], set()).add(case["type"])
+            _event_kinds(case["body"], out)
+        for branch in node.get("branches", ()):
+            _event_kinds(branch["body"], out)
+        _event_kinds(node.get("body", []), out)

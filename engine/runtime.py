@@ -229,6 +229,8 @@ class Service:
         comes back with ``replayed`` True.
         """
         cls = self.registry.get(workflow)
+        if event in self.registry.timer_events(cls):
+            raise UnknownEvent(id, event)  # a Timeout fires by itself, never over HTTP
 
         def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, tuple[Any, bool]]:
             if doc is None:

@@ -1,0 +1,130 @@
+"""The Store on Firestore: one document per instance, every change in one transaction.
+
+Contention (the transaction aborted because another one touched the document) is retried
+with jittered exponential backoff; giving up raises ``Contention`` and nothing is applied.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, TypeVar, cast
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from engine.errors import Contention, Unavailable
+from engine.store import InstanceDoc, Mutation, Page, doc_fields
+
+T = TypeVar("T")
+
+_CONTENTION = (gexc.Aborted, gexc.Conflict)
+_TRANSIENT = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.InternalServerError,
+    gexc.TooManyRequests,
+    gexc.ResourceExhausted,
+)
+
+
+class _FnError(Exception):
+    """Carries an exception raised by the mutation out of the transaction unchanged."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class FirestoreStore:
+    """Instance documents in ``collection``, ids ``<workflow>:<id>``."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        collection: str,
+        *,
+        attempts: int = 10,
+        base_delay: float = 0.02,
+        max_delay: float = 1.0,
+    ) -> None:
+        self.client = client
+        """The Firestore client."""
+        self.collection = collection
+        """Collection name."""
+        self.attempts = attempts
+        """Transaction attempts before giving up with ``Contention``."""
+        self.base_delay = base_delay
+        """First backoff delay in seconds (doubles per attempt, with full jitter)."""
+        self.max_delay = max_delay
+        """Largest backoff delay in seconds."""
+
+    def _ref(self, workflow: str, id: str) -> Any:
+        return self.client.collection(self.collection).document(f"{workflow}:{id}")
+
+    def transact(self, workflow: str, id: str, fn: Mutation[T]) -> T:
+        ref = self._ref(workflow, id)
+
+        @firestore.transactional
+        def once(txn: Any) -> T:
+            snap = ref.get(transaction=txn)
+            doc = InstanceDoc.model_validate(snap.to_dict()) if snap.exists else None
+            try:
+                new, result = fn(doc)
+            except Exception as e:
+                raise _FnError(e) from e
+            if new is not None:
+                txn.set(ref, doc_fields(new))
+            return result
+
+        last: Exception | None = None
+        for attempt in range(self.attempts):
+            try:
+                return cast(T, once(self.client.transaction(max_attempts=1)))
+            except _FnError as e:
+                raise e.error from None
+            except _CONTENTION as e:
+                last = e
+            except ValueError as e:  # the library's "failed to commit in N attempts"
+                last = e
+            except _TRANSIENT as e:
+                last = e
+            time.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt)))
+        if isinstance(last, _TRANSIENT):
+            raise Unavailable("Firestore", str(last))
+        raise Contention(workflow, id, self.attempts)
+
+    def get(self, workflow: str, id: str) -> InstanceDoc | None:
+        try:
+            snap = self._ref(workflow, id).get()
+        except _TRANSIENT as e:
+            raise Unavailable("Firestore", str(e)) from e
+        return InstanceDoc.model_validate(snap.to_dict()) if snap.exists else None
+
+    def list(
+        self,
+        workflow: str,
+        *,
+        status: str | None = None,
+        position: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        q: Any = self.client.collection(self.collection).where(
+            filter=FieldFilter("workflow", "==", workflow)
+        )
+        if status is not None:
+            q = q.where(filter=FieldFilter("status", "==", status))
+        if position is not None:
+            q = q.where(filter=FieldFilter("positions", "array_contains", position))
+        q = q.order_by("id")
+        if cursor is not None:
+            q = q.start_after({"id": cursor})
+        try:
+            docs = [InstanceDoc.model_validate(s.to_dict()) for s in q.limit(limit + 1).stream()]
+        except _TRANSIENT as e:
+            raise Unavailable("Firestore", str(e)) from e
+        page = docs[:limit]
+        more = len(docs) > limit
+        return Page(items=page, next_cursor=page[-1].id if more and page else None)

@@ -1,0 +1,197 @@
+"""HTTP routing for the two functions: ``api`` (public) and ``tasks`` (Cloud Tasks targets).
+
+Parses and checks requests, calls the Service, and turns every ``WorkflowError`` into a
+JSON error with the status from ``engine.http_errors``. ``main.py`` only wires these in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import flask
+from pydantic import ValidationError
+
+from engine import errors as e
+from engine._describe import describe_workflow
+from engine._log import log
+from engine._signing import SIGNATURE_HEADER, verify
+from engine.config import Settings
+from engine.http_errors import RETRY_AFTER_SECONDS, error_body, status_of
+from engine.registry import NAME_PATTERN
+from engine.runtime import Service
+from engine.scheduler import TaskPayload
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+"""Request header naming a client's retry-safe request."""
+
+MAX_PAGE_SIZE = 200
+"""Largest ``limit`` a listing accepts."""
+
+_Handler = Callable[[flask.Request, list[str]], tuple[int, Any, dict[str, str]]]
+
+
+def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> flask.Response:
+    return flask.Response(
+        json.dumps(body), status=status, mimetype="application/json", headers=headers or {}
+    )
+
+
+def _name(value: str, what: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise e.BadRequest(
+            f"invalid {what} {value!r}: use letters, digits, '_', '.', '-' (at most 100)"
+        )
+    return value
+
+
+class HttpApp:
+    """Both functions' request handling over one Service."""
+
+    def __init__(self, service: Service, settings: Settings) -> None:
+        self.service = service
+        """The runtime service."""
+        self.settings = settings
+        """Configuration (body limit, signing secret)."""
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def api(self, request: flask.Request) -> flask.Response:
+        """The public API (create, get, event, list, definition)."""
+        return self._guarded(request, self._route_api)
+
+    def tasks(self, request: flask.Request) -> flask.Response:
+        """Cloud Tasks targets: signed timer / retry / resume tasks."""
+        return self._guarded(request, self._run_task)
+
+    def _guarded(self, request: flask.Request, handler: _Handler) -> flask.Response:
+        started = time.perf_counter()
+        parts = [p for p in request.path.split("/") if p]
+        try:
+            status, body, headers = handler(request, parts)
+        except e.WorkflowError as err:
+            status, body = status_of(err), error_body(err)
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
+            if status >= 500:
+                log("ERROR", err.message, code=err.code, path=request.path)
+        except Exception as err:  # a bug: say so, in JSON, and log the trace
+            status, headers = 500, {}
+            body = {"error": {"code": "internal", "message": f"internal error: {err}"}}
+            log("ERROR", "unhandled error", path=request.path, trace=traceback.format_exc())
+        log(
+            "INFO",
+            f"{request.method} {request.path} {status}",
+            status=status,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return _json_response(status, body, headers)
+
+    # -- request parsing ------------------------------------------------------------------
+
+    def _body(self, request: flask.Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.content_length
+        if declared is not None and declared > limit:
+            raise e.BodyTooLarge(declared, limit)
+        raw = request.stream.read(limit + 1)
+        if len(raw) > limit:
+            raise e.BodyTooLarge(len(raw), limit)
+        return raw
+
+    def _json(self, request: flask.Request) -> Any:
+        raw = self._body(request)
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise e.BadRequest(f"malformed JSON body: {err}") from err
+
+    # -- api routes -----------------------------------------------------------------------
+
+    def _route_api(
+        self, request: flask.Request, parts: list[str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        method = request.method
+        routes: dict[tuple[str, int], list[str]] = {
+            ("", 0): ["GET"],
+            ("wf", 2): ["GET"],
+            ("wf", 3): ["GET", "POST"],
+            ("wf", 4): ["POST"],
+            ("definition", 2): ["GET"],
+        }
+        key = (parts[0] if parts else "", len(parts))
+        allowed = routes.get(key)
+        if allowed is None:
+            raise e.RouteNotFound(method, request.path)
+        if method not in allowed:
+            raise e.MethodNotAllowed(method, request.path, allowed)
+        if key == ("", 0):
+            return 200, {"workflows": self.service.registry.names()}, {}
+        workflow = _name(parts[1], "workflow name")
+        if key == ("definition", 2):
+            cls = self.service.registry.get(workflow)
+            return 200, describe_workflow(cls, workflow), {}
+        if key == ("wf", 2):
+            return 200, self._list(request, workflow), {}
+        id = _name(parts[2], "instance id")
+        if key == ("wf", 3) and method == "GET":
+            return 200, self.service.get(workflow, id), {}
+        if key == ("wf", 3):
+            data = self._json(request)
+            if data is not None and not isinstance(data, dict):
+                raise e.BadRequest("the body must be a JSON object (the initial data)")
+            return 201, self.service.create(workflow, id, data), {}
+        return self._event(request, workflow, id, parts[3])
+
+    def _list(self, request: flask.Request, workflow: str) -> Any:
+        args = request.args
+        try:
+            limit = int(args.get("limit", "50"))
+        except ValueError as err:
+            raise e.BadRequest("limit must be an integer") from err
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise e.BadRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        status = args.get("status")
+        if status is not None and status not in ("Resuming", "Waiting", "Finished", "Failed"):
+            raise e.BadRequest(f"unknown status {status!r}")
+        return self.service.list(
+            workflow,
+            status=status,
+            position=args.get("position"),
+            limit=limit,
+            cursor=args.get("cursor"),
+        )
+
+    def _event(
+        self, request: flask.Request, workflow: str, id: str, event: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None and not 1 <= len(key) <= 200:
+            raise e.BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 200 characters")
+        thread = request.args.get("thread")
+        input = self._json(request)
+        output, replayed = self.service.send(
+            workflow, id, event, input, thread_id=thread, idempotency_key=key
+        )
+        return 200, output, {"Idempotent-Replayed": "true"} if replayed else {}
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def _run_task(
+        self, request: flask.Request, parts: list[str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        if request.method != "POST":
+            raise e.MethodNotAllowed(request.method, request.path, ["POST"])
+        raw = self._body(request)
+        if not verify(self.settings.signing_secret, raw, request.headers.get(SIGNATURE_HEADER)):
+            raise e.Forbidden("missing or invalid task signature")
+        try:
+            payload = TaskPayload.model_validate_json(raw)
+        except ValidationError as err:
+            raise e.BadRequest(f"malformed task body: {err}") from err
+        outcome = self.service.run_task(payload)
+        return 200, {"outcome": outcome}, {}
