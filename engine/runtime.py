@@ -117,6 +117,14 @@ class _Ctx:
             self.after_commit.append(lambda: scheduler.cancel(name))
 
 
+def _can_continue(state: State) -> bool:
+    """Some thread can move now (a step waiting out its retry backoff does not count)."""
+    return state.status is WorkflowStatus.RESUMING and any(
+        t.status in (ThreadStatus.EXECUTING, ThreadStatus.RESUMING) and t.attempts == 0
+        for t in state.threads
+    )
+
+
 def view(doc: InstanceDoc) -> dict[str, Any]:
     """The API's picture of an instance: ``{"id", "workflow", "meta", "state"}``."""
     return {
@@ -175,7 +183,8 @@ class Service:
             new = self._document(None, workflow, wf, state, ctx.now)
             return new, view(new)
 
-        return self._mutate(workflow, id, fn)
+        created = self._mutate(workflow, id, fn)
+        return self.get(workflow, id) if self._drive(cls, workflow, id) else created
 
     def get(self, workflow: str, id: str) -> dict[str, Any]:
         """The instance's view; ``InstanceNotFound`` if there is none."""
@@ -250,7 +259,9 @@ class Service:
                 new.remember(idempotency_key, event, json.dumps(body))
             return new, (body, False)
 
-        return self._mutate(workflow, id, fn)
+        result = self._mutate(workflow, id, fn)
+        self._drive(cls, workflow, id)
+        return result
 
     def run_task(self, payload: TaskPayload) -> str:
         """Carry out a task; returns ``applied``, ``stale`` or ``rescheduled``."""
@@ -273,7 +284,9 @@ class Service:
             self._advance(cls, wf, state, ctx)
             return self._document(doc, payload.workflow, wf, state, ctx.now), "applied"
 
-        return self._mutate(payload.workflow, payload.id, fn)
+        outcome = self._mutate(payload.workflow, payload.id, fn)
+        self._drive(cls, payload.workflow, payload.id)
+        return outcome
 
     # -- building blocks ------------------------------------------------------------------
 
@@ -295,11 +308,31 @@ class Service:
         if p.kind is TaskKind.RETRY:
             th = state.thread(p.thread)
             return th is not None and th.cur == p.step and th.attempts == p.attempt > 0
-        # RESUME: continue while something can move, unless only backed-off retries can.
-        return state.status is WorkflowStatus.RESUMING and any(
-            t.status in (ThreadStatus.EXECUTING, ThreadStatus.RESUMING) and t.attempts == 0
-            for t in state.threads
-        )
+        return _can_continue(state)
+
+    def _drive(self, cls: type[Workflow], workflow: str, id: str) -> bool:
+        """Checkpoint-per-step workflows: go on, one commit per move, while they can move.
+
+        Returns whether it did anything. (Other workflows resume fully in one commit.)
+        """
+        if not getattr(cls, "checkpoint_every_step", False):
+            return False
+
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, bool]:
+            if doc is None:
+                return None, False
+            wf, state = self._load(cls, doc)
+            if not _can_continue(state):
+                return None, False
+            self._advance(cls, wf, state, ctx)
+            return self._document(doc, workflow, wf, state, ctx.now), True
+
+        moved = False
+        for _ in range(self.moves_per_request):
+            if not self._mutate(workflow, id, fn):
+                break
+            moved = True
+        return moved
 
     def _mutate(
         self,

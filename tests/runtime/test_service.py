@@ -1,0 +1,207 @@
+"""Runtime service semantics on the in-memory store: retries, budgets, timers, idempotency."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from engine import For, OnEvent, S, Section, Step, Timeout, Wait, Workflow, current_step
+from engine.errors import IdempotencyKeyReused, InstanceExists, InstanceNotFound, UnknownEvent
+from engine.registry import Registry, RetryPolicy
+from engine.scheduler import TaskKind
+from engine.testing import Harness
+
+CALLS: dict[str, int] = {}
+KEYS: list[str] = []
+
+
+class Flaky(Workflow):
+    """A step that fails ``fail_times`` times before it succeeds."""
+
+    fail_times: int = 2
+    done: bool = False
+
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(max_attempts=3, initial_backoff=10)
+
+    def definition(self) -> Section:
+        return S(Step("charge", self.charge), Wait("w", OnEvent("go", self.go)))
+
+    def charge(self) -> None:
+        CALLS["charge"] = CALLS.get("charge", 0) + 1
+        info = current_step()
+        assert info is not None
+        KEYS.append(info.idempotency_key)
+        if CALLS["charge"] <= self.fail_times:
+            raise RuntimeError("card declined")
+        self.done = True
+
+    def go(self) -> None:
+        CALLS["go"] = CALLS.get("go", 0) + 1
+
+
+class Counter(Workflow):
+    """Counts to ``target`` in a loop of steps."""
+
+    n: int = 0
+    target: int = 10
+
+    def definition(self) -> Section:
+        return S(For("count", self.n < self.target, Step("inc", self.inc)))
+
+    def inc(self) -> None:
+        self.n += 1
+
+
+class CheckpointedCounter(Counter):
+    """The same, committing after every step."""
+
+    checkpoint_every_step: ClassVar[bool] = True
+
+
+class LongTimer(Workflow):
+    """Waits 90 days for an answer."""
+
+    outcome: str = ""
+
+    def definition(self) -> Section:
+        return S(
+            Wait(
+                "answer",
+                OnEvent("reply", self.reply),
+                Timeout("expired", 90 * 24 * 3600, Step("expire", self.expire)),
+            )
+        )
+
+    def reply(self) -> None:
+        self.outcome = "replied"
+
+    def expire(self) -> None:
+        self.outcome = "expired"
+
+
+@pytest.fixture
+def harness() -> Harness:
+    CALLS.clear()
+    KEYS.clear()
+    reg = Registry()
+    reg.add("flaky", Flaky)
+    reg.add("counter", Counter)
+    reg.add("checkpointed", CheckpointedCounter)
+    reg.add("long", LongTimer)
+    return Harness(reg)
+
+
+def test_failed_step_is_retried_with_backoff_then_succeeds(harness: Harness) -> None:
+    view = harness.create("flaky", "f1")
+    assert view["meta"]["status"] == "Resuming"
+    thread = view["meta"]["threads"][0]
+    assert (thread["attempts"], thread["error"]) == (1, "RuntimeError: card declined")
+    assert harness.advance(9) == 0  # backoff of 10 s not over yet
+    assert CALLS["charge"] == 1
+    harness.advance(1)
+    assert CALLS["charge"] == 2  # second failure, next backoff 20 s
+    harness.advance(19)
+    assert CALLS["charge"] == 2
+    harness.advance(1)
+    assert CALLS["charge"] == 3
+    view = harness.get("flaky", "f1")
+    assert view["meta"]["status"] == "Waiting" and view["state"]["done"] is True
+    assert len(set(KEYS)) == 3  # one idempotency key per attempt
+
+
+def test_step_past_its_retry_policy_fails_the_instance(harness: Harness) -> None:
+    harness.create("flaky", "f1", {"fail_times": 99})
+    harness.advance(3600)
+    assert CALLS["charge"] == 3  # max_attempts
+    view = harness.get("flaky", "f1")
+    assert view["meta"]["status"] == "Failed"
+    assert "card declined" in view["meta"]["error"]
+    assert harness.scheduler.due(harness.clock.now + __import__("datetime").timedelta(days=1)) == []
+
+
+def test_duplicate_retry_task_runs_the_step_once(harness: Harness) -> None:
+    harness.create("flaky", "f1", {"fail_times": 1})
+    (task,) = harness.scheduler.tasks.values()
+    assert task.payload.kind is TaskKind.RETRY
+    assert harness.service.run_task(task.payload) == "applied"
+    assert harness.service.run_task(task.payload) == "stale"
+    assert CALLS["charge"] == 2
+
+
+def test_resume_past_the_budget_continues_in_a_task(harness: Harness) -> None:
+    harness.service.moves_per_request = 3
+    view = harness.create("counter", "c1", {"target": 10})
+    assert view["meta"]["status"] == "Resuming" and 0 < view["state"]["n"] < 10
+    harness.run_due()
+    view = harness.get("counter", "c1")
+    assert view["meta"]["status"] == "Finished" and view["state"]["n"] == 10
+
+
+def test_checkpoint_every_step_writes_once_per_step(harness: Harness) -> None:
+    writes = harness.store.writes
+    view = harness.create("checkpointed", "c1", {"target": 4})
+    assert view["meta"]["status"] == "Finished" and view["state"]["n"] == 4
+    # one commit per move: the first walk to the first step, then one per step
+    assert harness.store.writes - writes == 5
+
+
+def test_default_mode_writes_once_per_request(harness: Harness) -> None:
+    writes, reads = harness.store.writes, harness.store.reads
+    harness.create("counter", "c1", {"target": 50})
+    assert (harness.store.writes - writes, harness.store.reads - reads) == (1, 1)
+
+
+def test_ninety_day_timer_chains_tasks(harness: Harness) -> None:
+    harness.create("long", "l1")
+    harness.advance(89 * 24 * 3600)
+    assert harness.get("long", "l1")["state"]["outcome"] == ""
+    rescheduled = [o for _, o in harness.outcomes if o == "rescheduled"]
+    assert len(rescheduled) == 2  # hops at ~30 and ~60 days
+    harness.advance(24 * 3600)
+    view = harness.get("long", "l1")
+    assert view["state"]["outcome"] == "expired" and view["meta"]["status"] == "Finished"
+
+
+def test_timer_after_its_wait_was_handled_is_stale(harness: Harness) -> None:
+    harness.create("long", "l1")
+    (timer,) = harness.scheduler.tasks.values()
+    harness.send("long", "l1", "reply")
+    assert timer.name in harness.scheduler.cancelled
+    before = harness.get("long", "l1")
+    late = timer.payload.model_copy(update={"due": None})
+    assert harness.service.run_task(late) == "stale"
+    assert harness.get("long", "l1") == before
+
+
+def test_timeout_cannot_be_fired_over_http(harness: Harness) -> None:
+    harness.create("long", "l1")
+    with pytest.raises(UnknownEvent):
+        harness.send("long", "l1", "expired")
+
+
+def test_idempotency_key_applies_once_and_replays(harness: Harness) -> None:
+    harness.create("flaky", "f1", {"fail_times": 0})
+    first, replayed = harness.service.send("flaky", "f1", "go", None, idempotency_key="k")
+    again, replayed_again = harness.service.send("flaky", "f1", "go", None, idempotency_key="k")
+    assert (first, replayed, again, replayed_again) == (None, False, None, True)
+    assert CALLS["go"] == 1
+
+
+def test_idempotency_key_reused_for_another_event(harness: Harness) -> None:
+    harness.create("long", "l1")
+    harness.service.send("long", "l1", "reply", None, idempotency_key="k")
+    harness.create("flaky", "f1", {"fail_times": 0})
+    harness.service.send("flaky", "f1", "go", None, idempotency_key="k2")
+    with pytest.raises(IdempotencyKeyReused):
+        harness.service.send("flaky", "f1", "other", None, idempotency_key="k2")
+
+
+def test_create_twice_and_missing_instance(harness: Harness) -> None:
+    harness.create("long", "l1")
+    before = harness.get("long", "l1")
+    with pytest.raises(InstanceExists):
+        harness.create("long", "l1", {"outcome": "x"})
+    assert harness.get("long", "l1") == before
+    with pytest.raises(InstanceNotFound):
+        harness.send("long", "nope", "reply")
