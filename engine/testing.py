@@ -133,13 +133,20 @@ class MemoryScheduler:
 class Harness:
     """The runtime service on memory, with a clock you move by hand."""
 
-    def __init__(self, registry: Registry | None = None, *, start: datetime | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        start: datetime | None = None,
+        store: MemoryStore | None = None,
+        scheduler: MemoryScheduler | None = None,
+    ) -> None:
         self.clock = Clock(start)
         """The controllable clock."""
-        self.store = MemoryStore()
-        """The in-memory store."""
-        self.scheduler = MemoryScheduler()
-        """The in-memory scheduler."""
+        self.store = store or MemoryStore()
+        """The in-memory store (pass a subclass to inject failures)."""
+        self.scheduler = scheduler or MemoryScheduler()
+        """The in-memory scheduler (pass a subclass to inject failures)."""
         self.service = Service(self.store, self.scheduler, registry, clock=self.clock)
         """The real runtime service."""
         self.outcomes: list[tuple[str, str]] = []

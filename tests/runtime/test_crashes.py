@@ -52,11 +52,8 @@ class FlakyScheduler(MemoryScheduler):
 
 
 def _harness() -> tuple[Harness, CrashingStore, FlakyScheduler]:
-    h = Harness()
     store, scheduler = CrashingStore(), FlakyScheduler()
-    h.store = h.service.store = store  # type: ignore[misc]
-    h.scheduler = h.service.scheduler = scheduler  # type: ignore[misc]
-    return h, store, scheduler
+    return Harness(store=store, scheduler=scheduler), store, scheduler
 
 
 def _doc(h: Harness, id: str) -> Any:
