@@ -15,7 +15,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from engine.errors import Contention, Unavailable
-from engine.store import InstanceDoc, Mutation, Page, doc_fields
+from engine.store import HistoryEntry, HistoryPage, InstanceDoc, Mutation, Page, doc_fields
 
 T = TypeVar("T")
 
@@ -65,23 +65,33 @@ class FirestoreStore:
 
     def transact(self, workflow: str, id: str, fn: Mutation[T]) -> T:
         ref = self._ref(workflow, id)
+        deleted: list[bool] = []
 
         @firestore.transactional
         def once(txn: Any) -> T:
             snap = ref.get(transaction=txn)
             doc = InstanceDoc.model_validate(snap.to_dict()) if snap.exists else None
             try:
-                new, result = fn(doc)
+                change, result = fn(doc)
             except Exception as e:
                 raise _FnError(e) from e
-            if new is not None:
-                txn.set(ref, doc_fields(new))
+            deleted[:] = [change is not None and change.delete]
+            if change is not None:
+                if change.delete:
+                    txn.delete(ref)
+                elif change.doc is not None:
+                    txn.set(ref, doc_fields(change.doc))
+                for entry in change.history:
+                    txn.set(self._history_ref(ref, entry.seq), entry.model_dump(mode="python"))
             return result
 
         last: Exception | None = None
         for attempt in range(self.attempts):
             try:
-                return cast(T, once(self.client.transaction(max_attempts=1)))
+                result = cast(T, once(self.client.transaction(max_attempts=1)))
+                if any(deleted):
+                    self._delete_history(ref)
+                return result
             except _FnError as e:
                 raise e.error from None
             except _CONTENTION as e:
@@ -94,6 +104,37 @@ class FirestoreStore:
         if isinstance(last, _TRANSIENT):
             raise Unavailable("Firestore", str(last))
         raise Contention(workflow, id, self.attempts)
+
+    def _delete_history(self, ref: Any) -> None:
+        """Delete a purged instance's history (after the commit; a batch at a time)."""
+        while True:
+            snaps = list(ref.collection("history").limit(200).stream())
+            if not snaps:
+                return
+            batch = self.client.batch()
+            for snap in snaps:
+                batch.delete(snap.reference)
+            batch.commit()
+
+    @staticmethod
+    def _history_ref(ref: Any, seq: int) -> Any:
+        return ref.collection("history").document(f"{seq:012d}")
+
+    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
+        q = (
+            self._ref(workflow, id)
+            .collection("history")
+            .where(filter=FieldFilter("seq", ">", after))
+            .order_by("seq")
+            .limit(limit + 1)
+        )
+        try:
+            entries = [HistoryEntry.model_validate(s.to_dict()) for s in q.stream()]
+        except _TRANSIENT as e:
+            raise Unavailable("Firestore", str(e)) from e
+        page = entries[:limit]
+        more = len(entries) > limit
+        return HistoryPage(items=page, next_cursor=page[-1].seq if more and page else None)
 
     def get(self, workflow: str, id: str) -> InstanceDoc | None:
         try:

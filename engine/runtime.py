@@ -46,7 +46,7 @@ from engine.scheduler import (
     task_name,
 )
 from engine.state import CallbackRequest, State, ThreadStatus, WaitStatus, WorkflowStatus
-from engine.store import InstanceDoc, Page, Store, utcnow
+from engine.store import Change, HistoryEntry, InstanceDoc, Page, Store, utcnow
 
 R = TypeVar("R")
 
@@ -155,12 +155,18 @@ class Service:
         *,
         clock: Callable[[], datetime] = utcnow,
         moves_per_request: int = 1000,
+        history: bool = False,
+        retention: timedelta = timedelta(days=30),
     ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.registry = registry if registry is not None else default_registry
         self.clock = clock
         self.moves_per_request = moves_per_request
+        self.history = history
+        """Append a history entry per request (one more write each)."""
+        self.retention = retention
+        """How long a finished instance is kept before its TTL deletes it."""
         self._locks = _KeyedLocks()
 
     # -- public operations ----------------------------------------------------------------
@@ -174,14 +180,15 @@ class Service:
             raise InvalidData(workflow, [dict(x) for x in e.errors(include_url=False)]) from e
         initial = wf0.model_dump_json()
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, dict[str, Any]]:
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, dict[str, Any]]:
             if doc is not None:
                 raise InstanceExists(workflow, id)
             wf = cls.model_validate_json(initial)
             state = new_state(id, workflow)
             self._advance(cls, wf, state, ctx)
-            new = self._document(None, workflow, wf, state, ctx.now)
-            return new, view(new)
+            change = self._change(None, wf, state, ctx, "create", "", data, None, 0)
+            assert change.doc is not None
+            return change, view(change.doc)
 
         created = self._mutate(workflow, id, fn)
         return self.get(workflow, id) if self._drive(cls, workflow, id) else created
@@ -241,7 +248,7 @@ class Service:
         if event in self.registry.timer_events(cls):
             raise UnknownEvent(id, event)  # a Timeout fires by itself, never over HTTP
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, tuple[Any, bool]]:
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, tuple[Any, bool]]:
             if doc is None:
                 raise InstanceNotFound(workflow, id)
             if idempotency_key is not None:
@@ -251,13 +258,14 @@ class Service:
                         raise IdempotencyKeyReused(id, idempotency_key, kept.event, event)
                     return None, (json.loads(kept.body), True)
             wf, state = self._load(cls, doc)
+            pc = state.pc
             output = handle_event(wf, state, event, input, thread_id=thread_id, ctx=ctx)
             body = _jsonable(output, id, event)
             self._advance(cls, wf, state, ctx)
-            new = self._document(doc, workflow, wf, state, ctx.now)
-            if idempotency_key is not None:
-                new.remember(idempotency_key, event, json.dumps(body))
-            return new, (body, False)
+            change = self._change(doc, wf, state, ctx, "event", event, input, body, pc)
+            if idempotency_key is not None and change.doc is not None:
+                change.doc.remember(idempotency_key, event, json.dumps(body))
+            return change, (body, False)
 
         result = self._mutate(workflow, id, fn)
         self._drive(cls, workflow, id)
@@ -275,14 +283,17 @@ class Service:
             self.schedule(f"{name}-hop{hop.hop}", hop, now)
             return "rescheduled"
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, str]:
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, str]:
             if doc is None:
                 return None, "stale"
             wf, state = self._load(cls, doc)
+            pc = state.pc
             if not self._task_applies(payload, wf, state, ctx):
                 return None, "stale"
             self._advance(cls, wf, state, ctx)
-            return self._document(doc, payload.workflow, wf, state, ctx.now), "applied"
+            name = payload.event or payload.step
+            change = self._change(doc, wf, state, ctx, payload.kind.value, name, None, None, pc)
+            return change, "applied"
 
         outcome = self._mutate(payload.workflow, payload.id, fn)
         self._drive(cls, payload.workflow, payload.id)
@@ -318,14 +329,15 @@ class Service:
         if not getattr(cls, "checkpoint_every_step", False):
             return False
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[InstanceDoc | None, bool]:
+        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, bool]:
             if doc is None:
                 return None, False
             wf, state = self._load(cls, doc)
+            pc = state.pc
             if not _can_continue(state):
                 return None, False
             self._advance(cls, wf, state, ctx)
-            return self._document(doc, workflow, wf, state, ctx.now), True
+            return self._change(doc, wf, state, ctx, "resume", "", None, None, pc), True
 
         moved = False
         for _ in range(self.moves_per_request):
@@ -338,11 +350,11 @@ class Service:
         self,
         workflow: str,
         id: str,
-        fn: Callable[[InstanceDoc | None, _Ctx], tuple[InstanceDoc | None, R]],
+        fn: Callable[[InstanceDoc | None, _Ctx], tuple[Change | None, R]],
     ) -> R:
         last: list[_Ctx] = []
 
-        def attempt(doc: InstanceDoc | None) -> tuple[InstanceDoc | None, R]:
+        def attempt(doc: InstanceDoc | None) -> tuple[Change | None, R]:
             ctx = _Ctx(self, workflow, self.clock())
             last[:] = [ctx]
             return fn(doc, ctx)
@@ -405,6 +417,40 @@ class Service:
             )
             self.schedule(task_name("resume", state.workflow, state.id, state.pc), payload, ctx.now)
 
+    def _change(
+        self,
+        old: InstanceDoc | None,
+        wf: Workflow,
+        state: State,
+        ctx: _Ctx,
+        kind: str,
+        name: str,
+        input: Any,
+        output: Any,
+        pc_before: int,
+        *,
+        record: bool | None = None,
+        actor: str = "",
+    ) -> Change:
+        """The new document, and its history entry when history is kept (or ``record``)."""
+        doc = self._document(old, state.workflow, wf, state, ctx.now)
+        if not (self.history if record is None else record):
+            return Change(doc)
+        doc.history_seq += 1
+        entry = HistoryEntry(
+            seq=doc.history_seq,
+            at=ctx.now,
+            kind=kind,
+            name=name,
+            input=json.dumps(to_jsonable_python(input, fallback=str)),
+            output=json.dumps(to_jsonable_python(output, fallback=str)),
+            moves=state.pc - pc_before,
+            status=state.status.value,
+            error=state.error,
+            actor=actor,
+        )
+        return Change(doc, (entry,))
+
     def _document(
         self,
         old: InstanceDoc | None,
@@ -433,6 +479,8 @@ class Service:
             waiting=waiting,
             positions=positions,
             idempotency=list(old.idempotency) if old is not None else [],
+            history_seq=old.history_seq if old is not None else 0,
             created_at=old.created_at if old is not None else now,
             updated_at=now,
+            expires_at=now + self.retention if state.status is WorkflowStatus.FINISHED else None,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -57,6 +58,10 @@ class InstanceDoc(BaseModel):
     """Statement, thread and wait-event names the threads sit on (for safe code changes)."""
     idempotency: list[IdempotentResponse] = Field(default_factory=list)
     """Recent idempotent responses, newest last, at most ``MAX_IDEMPOTENCY_KEYS``."""
+    history_seq: int = 0
+    """Number of history entries written so far."""
+    expires_at: datetime | None = None
+    """When a finished instance may be deleted (the Firestore TTL field)."""
     created_at: datetime = Field(default_factory=utcnow)
     """When the instance was created."""
     updated_at: datetime = Field(default_factory=utcnow)
@@ -75,10 +80,58 @@ class InstanceDoc(BaseModel):
         return None
 
 
-Mutation = Callable[[InstanceDoc | None], tuple[InstanceDoc | None, T]]
-"""Given the current document (None if absent), return the document to write (None: write
-nothing) and a result. It may run more than once (transaction retries) and must only have
-side effects that tolerate that."""
+class HistoryEntry(BaseModel):
+    """One request's or repair's record in an instance's history (a subcollection)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    seq: int
+    """Position in the history, from 1."""
+    at: datetime
+    """When it was committed."""
+    kind: str
+    """``create``, ``event``, ``timer``, ``retry``, ``resume`` or ``repair``."""
+    name: str = ""
+    """The event, or the repair operation."""
+    input: str = "null"
+    """The request input as JSON."""
+    output: str = "null"
+    """The response as JSON."""
+    moves: int = 0
+    """How far the program counter moved."""
+    status: str = ""
+    """The instance's status afterwards."""
+    error: str = ""
+    """The instance's error afterwards (e.g. a failed step)."""
+    actor: str = ""
+    """Who asked, when known (repairs)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one transaction writes."""
+
+    doc: InstanceDoc | None
+    """The document to write (None: leave it)."""
+    history: tuple[HistoryEntry, ...] = ()
+    """Entries to add to the instance's history in the same commit."""
+    delete: bool = False
+    """Delete the document (and its history) instead."""
+
+
+Mutation = Callable[[InstanceDoc | None], tuple[Change | None, T]]
+"""Given the current document (None if absent), return what to write (None: nothing) and a
+result. It may run more than once (transaction retries) and must only have side effects that
+tolerate that."""
+
+
+class HistoryPage(BaseModel):
+    """One page of an instance's history."""
+
+    items: list[HistoryEntry]
+    """Entries, oldest first."""
+    next_cursor: int | None = None
+    """Pass as ``after`` to get the next page; None on the last page."""
 
 
 class Page(BaseModel):
@@ -103,6 +156,10 @@ class Store(Protocol):
 
     def get(self, workflow: str, id: str) -> InstanceDoc | None:
         """The document, or None."""
+        ...
+
+    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
+        """History entries with ``seq > after``, oldest first."""
         ...
 
     def list(

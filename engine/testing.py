@@ -21,7 +21,7 @@ from engine.errors import Contention
 from engine.registry import Registry
 from engine.runtime import Service
 from engine.scheduler import TaskPayload, TaskSpec
-from engine.store import InstanceDoc, Mutation, Page
+from engine.store import HistoryEntry, HistoryPage, InstanceDoc, Mutation, Page
 
 T = TypeVar("T")
 
@@ -46,28 +46,46 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._docs: dict[tuple[str, str], str] = {}
+        self._history: dict[tuple[str, str], list[str]] = {}
         self._mu = threading.Lock()
         self.reads = 0
         """Document reads so far."""
         self.writes = 0
-        """Document writes so far."""
+        """Document writes so far (history entries included)."""
 
     def transact(self, workflow: str, id: str, fn: Mutation[T]) -> T:
+        key = (workflow, id)
         for _ in range(50):
             with self._mu:
-                raw = self._docs.get((workflow, id))
+                raw = self._docs.get(key)
                 self.reads += 1
             doc = InstanceDoc.model_validate_json(raw) if raw is not None else None
-            new, result = fn(doc)
-            if new is None:
+            change, result = fn(doc)
+            if change is None:
                 return result
             with self._mu:
-                if self._docs.get((workflow, id)) != raw:
+                if self._docs.get(key) != raw:
                     continue  # someone else committed first: run again on the new version
-                self._docs[(workflow, id)] = new.model_dump_json()
+                if change.delete:
+                    self._docs.pop(key, None)
+                    self._history.pop(key, None)
+                elif change.doc is not None:
+                    self._docs[key] = change.doc.model_dump_json()
                 self.writes += 1
+                for entry in change.history:
+                    self._history.setdefault(key, []).append(entry.model_dump_json())
+                    self.writes += 1
             return result
         raise Contention(workflow, id, 50)
+
+    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
+        with self._mu:
+            raws = list(self._history.get((workflow, id), []))
+        entries = [HistoryEntry.model_validate_json(r) for r in raws]
+        entries = [e for e in entries if e.seq > after]
+        page = entries[:limit]
+        more = len(entries) > limit
+        return HistoryPage(items=page, next_cursor=page[-1].seq if more and page else None)
 
     def get(self, workflow: str, id: str) -> InstanceDoc | None:
         with self._mu:

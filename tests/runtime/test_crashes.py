@@ -9,7 +9,7 @@ import pytest
 import workflows.pizza  # noqa: F401  (registers "pizza")
 from engine.errors import Unavailable
 from engine.scheduler import TaskSpec
-from engine.store import InstanceDoc, Mutation
+from engine.store import Change, InstanceDoc, Mutation
 from engine.testing import Harness, MemoryScheduler, MemoryStore
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ class CrashingStore(MemoryStore):
     crash_before_write = False
 
     def transact(self, workflow: str, id: str, fn: Mutation[T]) -> T:
-        def wrapped(doc: InstanceDoc | None) -> tuple[InstanceDoc | None, T]:
+        def wrapped(doc: InstanceDoc | None) -> tuple[Change | None, T]:
             new, result = fn(doc)
             if self.crash_before_write and new is not None:
                 raise Crash("died before commit")
