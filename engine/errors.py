@@ -365,3 +365,16 @@ class MethodNotAllowed(WorkflowError):
             path=path,
             allowed=allowed,
         )
+
+
+class InvalidRepair(WorkflowError):
+    """A repair request does not fit the instance or the current definition."""
+
+    code = "invalid_repair"
+
+    def __init__(self, instance_id: str, problem: str) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: cannot repair: {problem}",
+            instance_id=instance_id,
+            problem=problem,
+        )

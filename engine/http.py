@@ -6,6 +6,7 @@ JSON error with the status from ``engine.http_errors``. ``main.py`` only wires t
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 import traceback
@@ -19,6 +20,7 @@ from engine import errors as e
 from engine._describe import describe_workflow
 from engine._log import log
 from engine._signing import SIGNATURE_HEADER, verify
+from engine.admin import Admin
 from engine.config import Settings
 from engine.http_errors import RETRY_AFTER_SECONDS, error_body, status_of
 from engine.registry import NAME_PATTERN
@@ -30,6 +32,13 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 MAX_PAGE_SIZE = 200
 """Largest ``limit`` a listing accepts."""
+
+ADMIN_HEADER = "X-Admin-Secret"
+"""Admin calls carry the signing secret here (the tasks function is also private in
+production, behind IAM)."""
+
+ACTOR_HEADER = "X-Actor"
+"""Who makes an admin call, recorded in the instance's history."""
 
 _Handler = Callable[[flask.Request, list[str]], tuple[int, Any, dict[str, str]]]
 
@@ -48,6 +57,19 @@ def _name(value: str, what: str) -> str:
     return value
 
 
+def _int_arg(request: flask.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise e.BadRequest(f"{name} must be an integer") from err
+    if not low <= value <= high:
+        raise e.BadRequest(f"{name} must be between {low} and {high}")
+    return value
+
+
 class HttpApp:
     """Both functions' request handling over one Service."""
 
@@ -56,6 +78,8 @@ class HttpApp:
         """The runtime service."""
         self.settings = settings
         """Configuration (body limit, signing secret)."""
+        self.admin = Admin(service)
+        """Repairs, cancel and purge (admin routes)."""
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -120,7 +144,7 @@ class HttpApp:
             ("", 0): ["GET"],
             ("wf", 2): ["GET"],
             ("wf", 3): ["GET", "POST"],
-            ("wf", 4): ["POST"],
+            ("wf", 4): ["GET", "POST"],
             ("definition", 2): ["GET"],
         }
         key = (parts[0] if parts else "", len(parts))
@@ -145,16 +169,22 @@ class HttpApp:
             if data is not None and not isinstance(data, dict):
                 raise e.BadRequest("the body must be a JSON object (the initial data)")
             return 201, self.service.create(workflow, id, data), {}
+        if method == "GET":
+            if parts[3] != "history":
+                raise e.MethodNotAllowed(method, request.path, ["POST"])
+            return 200, self._history(request, workflow, id), {}
         return self._event(request, workflow, id, parts[3])
+
+    def _history(self, request: flask.Request, workflow: str, id: str) -> Any:
+        self.service.get(workflow, id)
+        after = _int_arg(request, "after", 0, 0, 2**62)
+        limit = _int_arg(request, "limit", 50, 1, MAX_PAGE_SIZE)
+        page = self.service.store.history(workflow, id, after=after, limit=limit)
+        return page.model_dump(mode="json")
 
     def _list(self, request: flask.Request, workflow: str) -> Any:
         args = request.args
-        try:
-            limit = int(args.get("limit", "50"))
-        except ValueError as err:
-            raise e.BadRequest("limit must be an integer") from err
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise e.BadRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        limit = _int_arg(request, "limit", 50, 1, MAX_PAGE_SIZE)
         status = args.get("status")
         if status is not None and status not in ("Resuming", "Waiting", "Finished", "Failed"):
             raise e.BadRequest(f"unknown status {status!r}")
@@ -184,6 +214,8 @@ class HttpApp:
     def _run_task(
         self, request: flask.Request, parts: list[str]
     ) -> tuple[int, Any, dict[str, str]]:
+        if parts and parts[0] == "admin":
+            return self._admin(request, parts[1:])
         if request.method != "POST":
             raise e.MethodNotAllowed(request.method, request.path, ["POST"])
         raw = self._body(request)
@@ -195,3 +227,52 @@ class HttpApp:
             raise e.BadRequest(f"malformed task body: {err}") from err
         outcome = self.service.run_task(payload)
         return 200, {"outcome": outcome}, {}
+
+    # -- admin (on the private tasks function) ------------------------------------------
+
+    def _admin(self, request: flask.Request, parts: list[str]) -> tuple[int, Any, dict[str, str]]:
+        token = request.headers.get(ADMIN_HEADER, "")
+        secret = self.settings.signing_secret
+        if not secret or not hmac.compare_digest(token.encode(), secret.encode()):
+            raise e.Forbidden(f"admin calls need the {ADMIN_HEADER} header")
+        actor = request.headers.get(ACTOR_HEADER, "")[:200]
+        method, n = request.method, len(parts)
+        if n < 2 or parts[0] != "wf":
+            raise e.RouteNotFound(method, request.path)
+        workflow = _name(parts[1], "workflow name")
+        if n == 2 and method == "GET":
+            return 200, self._list(request, workflow), {}
+        if n < 3:
+            raise e.RouteNotFound(method, request.path)
+        id = _name(parts[2], "instance id")
+        if n == 3 and method == "DELETE":
+            self.admin.purge(workflow, id)
+            return 200, {"purged": id}, {}
+        op = parts[3] if n > 3 else ""
+        if method == "DELETE" and op == "threads" and n == 5:
+            return 200, self.admin.remove_thread(workflow, id, parts[4], actor), {}
+        if method != "POST" or n != 4:
+            raise e.RouteNotFound(method, request.path)
+        body = self._json(request)
+        if op == "retry":
+            return 200, self.admin.retry(workflow, id, actor), {}
+        if op == "cancel":
+            return 200, self.admin.cancel(workflow, id, actor), {}
+        if not isinstance(body, dict):
+            raise e.BadRequest("the body must be a JSON object")
+        if op == "data":
+            return 200, self.admin.replace_data(workflow, id, body, actor), {}
+        if op == "goto":
+            thread, statement = _str(body, "thread"), _str(body, "statement")
+            return 200, self.admin.goto(workflow, id, thread, statement, actor), {}
+        if op == "threads":
+            thread, go = _str(body, "thread"), _str(body, "go")
+            return 200, self.admin.add_thread(workflow, id, thread, go, actor), {}
+        raise e.RouteNotFound(method, request.path)
+
+
+def _str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise e.BadRequest(f"{key!r} must be a non-empty string")
+    return value

@@ -27,6 +27,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.InvalidInput: 422,
     e.InvalidData: 422,
     e.HandlerFailed: 422,
+    e.InvalidRepair: 422,
     e.Contention: 503,
     e.Unavailable: 503,
 }

@@ -88,8 +88,9 @@ class _KeyedLocks:
                     del self._locks[key]
 
 
-class _Ctx:
-    """The engine context for one transaction attempt: timers, and work after the commit."""
+class TxContext:
+    """The engine context of one transaction attempt: it schedules ``Timeout`` timers (before
+    the commit) and collects work for after the commit (timer deletions)."""
 
     def __init__(self, service: Service, workflow: str, now: datetime) -> None:
         self.service = service
@@ -180,17 +181,17 @@ class Service:
             raise InvalidData(workflow, [dict(x) for x in e.errors(include_url=False)]) from e
         initial = wf0.model_dump_json()
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, dict[str, Any]]:
+        def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, dict[str, Any]]:
             if doc is not None:
                 raise InstanceExists(workflow, id)
             wf = cls.model_validate_json(initial)
             state = new_state(id, workflow)
-            self._advance(cls, wf, state, ctx)
-            change = self._change(None, wf, state, ctx, "create", "", data, None, 0)
+            self.advance(cls, wf, state, ctx)
+            change = self.change(None, wf, state, ctx, "create", "", data, None, 0)
             assert change.doc is not None
             return change, view(change.doc)
 
-        created = self._mutate(workflow, id, fn)
+        created = self.mutate(workflow, id, fn)
         return self.get(workflow, id) if self._drive(cls, workflow, id) else created
 
     def get(self, workflow: str, id: str) -> dict[str, Any]:
@@ -248,7 +249,7 @@ class Service:
         if event in self.registry.timer_events(cls):
             raise UnknownEvent(id, event)  # a Timeout fires by itself, never over HTTP
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, tuple[Any, bool]]:
+        def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, tuple[Any, bool]]:
             if doc is None:
                 raise InstanceNotFound(workflow, id)
             if idempotency_key is not None:
@@ -257,17 +258,17 @@ class Service:
                     if kept.event != event:
                         raise IdempotencyKeyReused(id, idempotency_key, kept.event, event)
                     return None, (json.loads(kept.body), True)
-            wf, state = self._load(cls, doc)
+            wf, state = self.load(cls, doc)
             pc = state.pc
             output = handle_event(wf, state, event, input, thread_id=thread_id, ctx=ctx)
             body = _jsonable(output, id, event)
-            self._advance(cls, wf, state, ctx)
-            change = self._change(doc, wf, state, ctx, "event", event, input, body, pc)
+            self.advance(cls, wf, state, ctx)
+            change = self.change(doc, wf, state, ctx, "event", event, input, body, pc)
             if idempotency_key is not None and change.doc is not None:
                 change.doc.remember(idempotency_key, event, json.dumps(body))
             return change, (body, False)
 
-        result = self._mutate(workflow, id, fn)
+        result = self.mutate(workflow, id, fn)
         self._drive(cls, workflow, id)
         return result
 
@@ -283,19 +284,19 @@ class Service:
             self.schedule(f"{name}-hop{hop.hop}", hop, now)
             return "rescheduled"
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, str]:
+        def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, str]:
             if doc is None:
                 return None, "stale"
-            wf, state = self._load(cls, doc)
+            wf, state = self.load(cls, doc)
             pc = state.pc
             if not self._task_applies(payload, wf, state, ctx):
                 return None, "stale"
-            self._advance(cls, wf, state, ctx)
+            self.advance(cls, wf, state, ctx)
             name = payload.event or payload.step
-            change = self._change(doc, wf, state, ctx, payload.kind.value, name, None, None, pc)
+            change = self.change(doc, wf, state, ctx, payload.kind.value, name, None, None, pc)
             return change, "applied"
 
-        outcome = self._mutate(payload.workflow, payload.id, fn)
+        outcome = self.mutate(payload.workflow, payload.id, fn)
         self._drive(cls, payload.workflow, payload.id)
         return outcome
 
@@ -307,7 +308,7 @@ class Service:
         eta = min(eta, now + MAX_SCHEDULE_AHEAD)
         self.scheduler.enqueue(TaskSpec(name=name, eta=eta, payload=payload))
 
-    def _task_applies(self, p: TaskPayload, wf: Workflow, state: State, ctx: _Ctx) -> bool:
+    def _task_applies(self, p: TaskPayload, wf: Workflow, state: State, ctx: TxContext) -> bool:
         if state.status is WorkflowStatus.FINISHED:
             return False
         if p.kind is TaskKind.TIMER:
@@ -329,33 +330,35 @@ class Service:
         if not getattr(cls, "checkpoint_every_step", False):
             return False
 
-        def fn(doc: InstanceDoc | None, ctx: _Ctx) -> tuple[Change | None, bool]:
+        def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, bool]:
             if doc is None:
                 return None, False
-            wf, state = self._load(cls, doc)
+            wf, state = self.load(cls, doc)
             pc = state.pc
             if not _can_continue(state):
                 return None, False
-            self._advance(cls, wf, state, ctx)
-            return self._change(doc, wf, state, ctx, "resume", "", None, None, pc), True
+            self.advance(cls, wf, state, ctx)
+            return self.change(doc, wf, state, ctx, "resume", "", None, None, pc), True
 
         moved = False
         for _ in range(self.moves_per_request):
-            if not self._mutate(workflow, id, fn):
+            if not self.mutate(workflow, id, fn):
                 break
             moved = True
         return moved
 
-    def _mutate(
+    def mutate(
         self,
         workflow: str,
         id: str,
-        fn: Callable[[InstanceDoc | None, _Ctx], tuple[Change | None, R]],
+        fn: Callable[[InstanceDoc | None, TxContext], tuple[Change | None, R]],
     ) -> R:
-        last: list[_Ctx] = []
+        """Run ``fn`` in one store transaction under the instance's process lock, then the
+        work it left for after the commit (timer deletions, best effort)."""
+        last: list[TxContext] = []
 
         def attempt(doc: InstanceDoc | None) -> tuple[Change | None, R]:
-            ctx = _Ctx(self, workflow, self.clock())
+            ctx = TxContext(self, workflow, self.clock())
             last[:] = [ctx]
             return fn(doc, ctx)
 
@@ -368,13 +371,14 @@ class Service:
                 log("WARNING", "after-commit action failed", workflow=workflow, id=id, error=str(e))
         return result
 
-    def _load(self, cls: type[Workflow], doc: InstanceDoc) -> tuple[Workflow, State]:
+    def load(self, cls: type[Workflow], doc: InstanceDoc) -> tuple[Workflow, State]:
+        """The stored data and engine state of ``doc``."""
         try:
             return cls.model_validate_json(doc.data), State.model_validate_json(doc.state)
         except ValidationError as e:
             raise InvalidState(doc.id, f"stored document does not parse: {e}") from e
 
-    def _advance(self, cls: type[Workflow], wf: Workflow, state: State, ctx: _Ctx) -> None:
+    def advance(self, cls: type[Workflow], wf: Workflow, state: State, ctx: TxContext) -> None:
         """Resume within the request budget; schedule a retry or a continuation as needed."""
         checkpoint = bool(getattr(cls, "checkpoint_every_step", False))
         budget = 1 if checkpoint else self.moves_per_request
@@ -417,12 +421,12 @@ class Service:
             )
             self.schedule(task_name("resume", state.workflow, state.id, state.pc), payload, ctx.now)
 
-    def _change(
+    def change(
         self,
         old: InstanceDoc | None,
         wf: Workflow,
         state: State,
-        ctx: _Ctx,
+        ctx: TxContext,
         kind: str,
         name: str,
         input: Any,

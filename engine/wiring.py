@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from datetime import timedelta
 
 from google.cloud import firestore
 
@@ -28,7 +29,12 @@ def build(settings: Settings) -> HttpApp:
         settings.tasks_service_account,
     )
     service = Service(
-        store, scheduler, default_registry, moves_per_request=settings.moves_per_request
+        store,
+        scheduler,
+        default_registry,
+        moves_per_request=settings.moves_per_request,
+        history=settings.history,
+        retention=timedelta(days=settings.retention_days),
     )
     return HttpApp(service, settings)
 
