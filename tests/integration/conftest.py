@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import FirestoreEmulator, FunctionServer, TasksEmulator, free_port
+from devstack import FirestoreEmulator, FunctionServer, Service, TasksEmulator, free_port
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,10 @@ def stack(
     }
     tasks_fn = FunctionServer("tasks", env, port=tasks_port, log_dir=logs)
     api_fn = FunctionServer("api", env, log_dir=logs)
-    started: list[FirestoreEmulator | TasksEmulator | FunctionServer] = []
+    started: list[Service] = []
     try:
-        for service in (tasks_emulator, tasks_fn, api_fn):
+        services: list[Service] = [tasks_emulator, tasks_fn, api_fn]
+        for service in services:
             service.start()
             started.append(service)
         yield Stack(
@@ -92,8 +93,8 @@ def stack(
             queue_path=queue_path,
         )
     finally:
-        for service in reversed(started):
-            service.stop()
+        for running in reversed(started):
+            running.stop()
 
 
 @pytest.fixture
