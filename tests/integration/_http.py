@@ -13,9 +13,10 @@ TIMEOUT = 30
 
 def post(base: str, path: str, body: Any = None, **kw: Any) -> requests.Response:
     """POST JSON (or nothing) to ``base + path``."""
+    kw.setdefault("timeout", TIMEOUT)
     if body is None:
-        return requests.post(base + path, timeout=TIMEOUT, **kw)
-    return requests.post(base + path, json=body, timeout=TIMEOUT, **kw)
+        return requests.post(base + path, **kw)
+    return requests.post(base + path, json=body, **kw)
 
 
 def get(base: str, path: str) -> requests.Response:
