@@ -69,7 +69,7 @@ def stack(
         "WF_COLLECTION": f"wf-{run}",
         "WF_TASKS_URL": f"http://127.0.0.1:{tasks_port}/",
         "WF_SIGNING_SECRET": secret,
-        "WF_MODULES": "workflows.pizza",
+        "WF_MODULES": "workflows.pizza,tests.integration.served_workflows",
         "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
         "CLOUD_TASKS_EMULATOR_HOST": tasks_emulator.host,
         "WF_HISTORY": "1",

@@ -76,7 +76,9 @@ class CheckpointedCounter10(Counter10):
     checkpoint_every_step: ClassVar[bool] = True
 
 
-def _service(project: str, registry: Registry, history: bool = False) -> tuple[Service, CountingApi]:
+def _service(
+    project: str, registry: Registry, history: bool = False
+) -> tuple[Service, CountingApi]:
     client, api = counting_client(project)
     store = FirestoreStore(client, "cost")
     return Service(store, MemoryScheduler(), registry, history=history), api
