@@ -52,7 +52,8 @@ class CountingApi:
 
 
 def counting_client(project: str) -> tuple[firestore.Client, CountingApi]:
-    client = firestore.Client(project=project, credentials=AnonymousCredentials())
+    credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    client = firestore.Client(project=project, credentials=credentials)
     api = CountingApi(client._firestore_api)
     client._firestore_api_internal = api
     return client, api
