@@ -84,7 +84,7 @@ def _stmt(st: object) -> dict[str, Any]:
             "type": "Go",
             "name": st.name,
             "per_id": st.id_fn is not None,
-            "body": _section(st.body),
+            "body": _section(st.body()),
         }
     if isinstance(st, Break):
         return {"type": "Break"}

@@ -138,7 +138,7 @@ def _walk(
             name = _name(shape, st, st.name, Position("Go", root, (*path, str(st.name))), wf)
             if name == MAIN_THREAD:
                 raise DefinitionError(f"{MAIN_THREAD!r} is reserved", statement=name)
-            _walk(shape, st.body, name, (), 0, name, wf)
+            _walk(shape, st.body(), name, (), 0, name, wf)
         elif isinstance(st, Break | Continue):
             if loops == 0:
                 place = f"inside {where!r}" if where else "at the top level"

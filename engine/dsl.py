@@ -301,14 +301,32 @@ class WaitFor(Stmt):
 
 
 class Go(Stmt):
-    """Start a parallel thread running ``body``; the current thread goes on at once."""
+    """Start a parallel thread running ``body``; the current thread goes on at once.
 
-    __slots__ = ("body", "id_fn", "name")
+    ``body`` may also be a function of the thread id returning the body, so that each
+    thread started in a loop with ``WithID`` knows which item it serves:
+    ``Go("ship", lambda tid: self.ship(tid)).WithID(lambda: f"ship-{self.order}")``.
+    Its statement names must not depend on the id.
+    """
 
-    def __init__(self, name: str, body: Stmt | Section) -> None:
+    __slots__ = ("body_fn", "id_fn", "name", "static_body")
+
+    def __init__(self, name: str, body: Stmt | Section | Callable[[str], Stmt | Section]) -> None:
         self.name = name
-        self.body = _section((body,))
+        if callable(body):
+            self.body_fn: Callable[[str], Stmt | Section] | None = body
+            self.static_body: Section | None = None
+        else:
+            self.body_fn = None
+            self.static_body = _section((body,))
         self.id_fn: Callable[[], str] | None = None
+
+    def body(self, thread_id: str = "") -> Section:
+        """The thread's statements (for ``thread_id`` when the body is a function)."""
+        if self.body_fn is not None:
+            return _section((self.body_fn(thread_id),))
+        assert self.static_body is not None
+        return self.static_body
 
     def WithID(self, fn: Callable[[], str]) -> Go:
         """Give each thread this statement starts its own id (``fn()``), e.g. in a loop."""

@@ -219,7 +219,7 @@ class _Run:
         go = self.find(root, thread, self.position_any(root, thread))
         if type(go) is not Go:
             raise StatementNotFound(self.state.id, root, thread.id)
-        return go.body
+        return go.body(thread.id)
 
     def position_any(self, name: str, thread: Thread) -> Position:
         pos = self.shape.positions.get(name)
