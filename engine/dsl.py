@@ -13,6 +13,7 @@ from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
 
+from engine._signature import call_event_fn
 from engine.state import CallbackRequest
 
 
@@ -139,11 +140,12 @@ class For(Stmt):
     """A while-loop: run the body while ``cond`` is true (re-read after every stop)."""
 
     __slots__ = ("body", "cond", "name")
+    body: Section
 
     def __init__(self, name: str, cond: Any, *stmts: Stmt | Section) -> None:
         self.name = name
         self.cond = cond
-        self.body = _flatten(stmts) if tuple in map(type, stmts) else cast(Section, stmts)
+        self.body = _flatten(stmts) if tuple in map(type, stmts) else stmts  # type: ignore[assignment]
 
 
 class Break(Stmt):
@@ -212,7 +214,7 @@ class OnEvent(WaitCase):
         self.event = event
         self.fn = fn
         self.handler = self
-        self.body = _flatten(stmts) if tuple in map(type, stmts) else cast(Section, stmts)
+        self.body = _flatten(stmts) if tuple in map(type, stmts) else stmts  # type: ignore[assignment]
 
     def setup(self, ctx: Any, req: CallbackRequest) -> str:
         """Nothing to set up: the event arrives over HTTP."""
@@ -220,8 +222,6 @@ class OnEvent(WaitCase):
 
     def handle(self, ctx: Any, req: CallbackRequest, input: Any) -> Any:
         """Validate ``input`` and call ``fn``."""
-        from engine._signature import call_event_fn
-
         return call_event_fn(self.fn, req, input)
 
     def teardown(self, ctx: Any, req: CallbackRequest, handled: bool) -> None:
@@ -254,7 +254,7 @@ class Timeout(WaitCase):
         self.event = event
         self.seconds = seconds
         self.handler = self
-        self.body = _flatten(stmts) if tuple in map(type, stmts) else cast(Section, stmts)
+        self.body = _flatten(stmts) if tuple in map(type, stmts) else stmts  # type: ignore[assignment]
 
     def setup(self, ctx: Any, req: CallbackRequest) -> str:
         """Schedule the timer through ``ctx.schedule_timeout`` when the context has it."""

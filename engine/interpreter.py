@@ -19,11 +19,13 @@ from engine.dsl import (
     For,
     Go,
     If,
+    OnEvent,
     Return,
     Section,
     Step,
     Stmt,
     Switch,
+    Timeout,
     Wait,
     WaitCase,
     WaitFor,
@@ -87,13 +89,15 @@ class StepInfo:
         return f"{self.workflow_id}/{self.thread_id}/{self.step}/{self.pc}/{self.attempt}"
 
 
-_current_step: ContextVar[tuple[str, Thread, str] | None] = ContextVar("current_step", default=None)
+_current_step: ContextVar[list[Any] | None] = ContextVar("current_step", default=None)
+"""During a resume: ``[instance id, running thread or None, step name]``, updated per step
+(cheaper than setting the variable for every step)."""
 
 
 def current_step() -> StepInfo | None:
     """Inside a step's action: the running step's identity; elsewhere None."""
     cur = _current_step.get()
-    if cur is None:
+    if cur is None or cur[1] is None:
         return None
     wf_id, th, name = cur
     return StepInfo(wf_id, th.id, name, th.pc, th.attempts)
@@ -108,18 +112,14 @@ def new_state(id: str, workflow: str | Workflow) -> State:
 _ATOMIC = frozenset({int, float, str, bool, type(None), bytes})
 
 
-def _copy(v: Any) -> Any:
-    t = type(v)
-    if t in _ATOMIC:
-        return v
-    if t is list and all(type(x) in _ATOMIC for x in v):
-        return v.copy()
-    return copy.deepcopy(v)
-
-
 def _snapshot(wf: Workflow) -> dict[str, Any]:
     """The data as it is, deep enough that in-place changes do not reach the copy."""
-    return {k: _copy(v) for k, v in wf.__dict__.items()}
+    snap = wf.__dict__.copy()
+    for k, v in snap.items():
+        if type(v) not in _ATOMIC:
+            flat = type(v) is list and _ATOMIC.issuperset(map(type, v))
+            snap[k] = v.copy() if flat else copy.deepcopy(v)
+    return snap
 
 
 def _restore(wf: Workflow, snap: dict[str, Any]) -> None:
@@ -127,9 +127,7 @@ def _restore(wf: Workflow, snap: dict[str, Any]) -> None:
     wf.__dict__.update(snap)
 
 
-def _finished(state: State) -> bool:
-    # A function, so that type checkers do not narrow the status across calls that change it.
-    return state.status is WorkflowStatus.FINISHED
+_FINISHED: WorkflowStatus = WorkflowStatus.FINISHED  # typed wide: calls change the status
 
 
 def _describe_exc(e: BaseException) -> str:
@@ -137,9 +135,15 @@ def _describe_exc(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
-def _matches(st: Stmt, key: str) -> bool:
-    if st.name == key:
-        return True
+def _wait_event(case: WaitCase, wait: str) -> WaitEvent:
+    if type(case) is OnEvent:  # its setup and teardown do nothing: it needs no set-up call
+        return WaitEvent(name=case.event, wait=wait, kind="OnEvent", status=WaitStatus.WAITING)
+    kind = "Timeout" if type(case) is Timeout else type(case.handler).__name__
+    return WaitEvent(name=case.event, wait=wait, kind=kind)
+
+
+def _has_branch(st: Stmt, key: str) -> bool:
+    """For an If or Switch: whether one of its branches is named ``key``."""
     t = type(st)
     return (t is If or t is Switch) and any(br.name == key for br in st.branches)  # type: ignore[attr-defined]
 
@@ -157,7 +161,7 @@ def _descend(stmts: Section, path: tuple[str, ...]) -> Stmt | None:
     while True:
         key = path[i]
         for st in stmts:
-            if st.name == key or _matches(st, key):
+            if st.name == key or _has_branch(st, key):
                 break
         else:
             return None
@@ -183,7 +187,7 @@ def _descend(stmts: Section, path: tuple[str, ...]) -> Stmt | None:
 class _Run:
     """One call of ``resume`` or ``handle_event``: the workflow, its state and a tree cache."""
 
-    __slots__ = ("budget", "ctx", "moves", "shape", "state", "tree", "wf")
+    __slots__ = ("budget", "ctx", "moves", "running", "shape", "state", "tree", "wf")
 
     def __init__(self, wf: Workflow, state: State, ctx: Any, budget: int | None) -> None:
         self.wf = wf
@@ -193,6 +197,7 @@ class _Run:
         self.tree: Section | None = None
         self.moves = 0
         self.budget = budget
+        self.running: list[Any] = [state.id, None, ""]
 
     # -- finding statements ---------------------------------------------------------------
 
@@ -215,7 +220,7 @@ class _Run:
 
     def root_body(self, root: str, thread: Thread) -> Section:
         if root == MAIN_THREAD:
-            return self.definition()
+            return self.tree if self.tree is not None else self.definition()
         go = self.find(root, thread, self.position_any(root, thread))
         if type(go) is not Go:
             raise StatementNotFound(self.state.id, root, thread.id)
@@ -237,22 +242,19 @@ class _Run:
 
     # -- running forward --------------------------------------------------------------------
 
-    def count(self) -> None:
-        self.moves += 1
-        if self.moves > MAX_MOVES:
-            raise TooManyMoves(self.state.id, MAX_MOVES)
-
     def run_body(self, th: Thread, stmts: Section, path: tuple[str, ...] | None, d: int) -> int:
         i, n = 0, len(stmts)
         if path is not None:
             key = path[d]
-            while i < n and stmts[i].name != key and not _matches(stmts[i], key):
+            while i < n and stmts[i].name != key and not _has_branch(stmts[i], key):
                 i += 1
             if i == n:
                 raise StatementNotFound(self.state.id, path[-1], th.id)
-            sig = self.resume_in(th, stmts[i], path, d)
-            if sig != _NEXT:
-                return sig
+            st = stmts[i]
+            if d != len(path) - 1 or type(st) is Wait:  # a step or WaitFor leaf: just go on
+                sig = self.resume_in(th, st, path, d)
+                if sig != _NEXT:
+                    return sig
             i += 1
         while i < n:
             st = stmts[i]
@@ -313,7 +315,7 @@ class _Run:
             th.cur = st.name  # type: ignore[assignment]
             th.case = ""
             th.pc = self.state.pc
-            th.waits = [WaitEvent(name=c.event, wait=th.cur) for c in st.cases]  # type: ignore[attr-defined]
+            th.waits = [_wait_event(c, th.cur) for c in st.cases]  # type: ignore[attr-defined]
             return _STOP
         if t is WaitFor:
             th.status = _WAITING_CONDITION
@@ -354,12 +356,12 @@ class _Run:
     def call_user(self, th: Thread, name: str, fn: Any) -> None:
         """Run a step action or WaitFor handler; on failure restore data and raise."""
         snap = _snapshot(self.wf)
-        token = _current_step.set((self.state.id, th, name))
+        running = self.running
+        running[1], running[2] = th, name
         try:
             fn()
         except Exception as e:
             _restore(self.wf, snap)
-            self.tree = None
             th.attempts += 1
             th.error = _describe_exc(e)
             err = StepFailed(self.state.id, name, th.error, th.attempts, th.id)
@@ -368,7 +370,7 @@ class _Run:
             self.setup_waits()
             raise err from e
         finally:
-            _current_step.reset(token)
+            running[1] = None
             self.tree = None
         if th.attempts:
             th.attempts = 0
@@ -376,16 +378,21 @@ class _Run:
 
     def move(self, th: Thread) -> None:
         """Run the thread's step (if it is on one), then walk on to its next stop."""
-        self.count()
-        self.state.pc += 1
-        if th.cur:
-            pos = self.position(th.cur, th)
+        self.moves += 1
+        if self.moves > MAX_MOVES:
+            raise TooManyMoves(self.state.id, MAX_MOVES)
+        self.state.__dict__["pc"] += 1
+        cur = th.cur
+        if cur:
+            pos = self.shape.positions.get(cur)
+            if pos is None or pos.root != th.name:
+                pos = self.position(cur, th)
             if th.status is _EXECUTING:
                 st = _descend(self.root_body(pos.root, th), pos.path)
                 if type(st) is not Step:
-                    raise StatementNotFound(self.state.id, th.cur, th.id)
-                self.call_user(th, th.cur, st.action)
-                th.status = _RESUMING
+                    raise StatementNotFound(self.state.id, cur, th.id)
+                self.call_user(th, cur, st.action)
+                th.__dict__["status"] = _RESUMING
             sig = self.run_body(th, self.root_body(pos.root, th), pos.path, 0)
         else:
             sig = self.run_body(th, self.root_body(th.name, th), None, 0)
@@ -440,21 +447,30 @@ class _Run:
 
     def teardown_waits(self) -> None:
         for th in self.state.threads:
-            if any(w.status is WaitStatus.TEARDOWN for w in th.waits):
-                for w in th.waits:
-                    if w.status is WaitStatus.TEARDOWN:
-                        case = self.case_of(th, w)
-                        if case is not None:  # the code no longer has it: nothing to call
-                            case.handler.teardown(self.ctx, self.request(th, w), w.handled)
-                th.waits = [w for w in th.waits if w.status is not WaitStatus.TEARDOWN]
+            ended = [w for w in th.waits if w.status is WaitStatus.TEARDOWN]
+            if not ended:
+                continue
+            for w in ended:
+                if w.kind != "OnEvent":  # OnEvent's teardown does nothing
+                    case = self.case_of(th, w)
+                    if case is not None:  # the code no longer has it: nothing to call
+                        case.handler.teardown(self.ctx, self.request(th, w), w.handled)
+            th.waits = [w for w in th.waits if w.status is not WaitStatus.TEARDOWN]
 
     def run(self) -> None:
+        token = _current_step.set(self.running)
+        try:
+            self._run()
+        finally:
+            _current_step.reset(token)
+
+    def _run(self) -> None:
         state = self.state
-        if _finished(state):
+        if state.status is _FINISHED:
             return
         self.teardown_waits()
         start = self.moves
-        while not _finished(state):
+        while state.status is not _FINISHED:
             moved = False
             for th in list(state.threads):
                 if th.status is not _EXECUTING and th.status is not _RESUMING:
@@ -463,9 +479,12 @@ class _Run:
                     break
                 self.move(th)
                 moved = True
-                if _finished(state):
+                if state.status is _FINISHED:
                     break
-                self.check_conditions()
+                for t in state.threads:
+                    if t.status is _WAITING_CONDITION:
+                        self.check_conditions()
+                        break
             else:
                 if moved:
                     continue
@@ -474,12 +493,17 @@ class _Run:
                     if any(t.status is _RESUMING for t in state.threads):
                         continue
             break
-        if _finished(state):
+        if state.status is _FINISHED:
             return
         self.setup_waits()
-        movable = any(t.status is _EXECUTING or t.status is _RESUMING for t in state.threads)
-        state.status = WorkflowStatus.RESUMING if movable else WorkflowStatus.WAITING
-        state.error = ""
+        status = WorkflowStatus.WAITING
+        for t in state.threads:
+            if t.status is _EXECUTING or t.status is _RESUMING:
+                status = WorkflowStatus.RESUMING
+                break
+        state.status = status
+        if state.error:
+            state.error = ""
 
 
 def resume(wf: Workflow, state: State, ctx: Any = None, *, budget: int | None = None) -> None:
@@ -511,7 +535,7 @@ def handle_event(
     ``wf`` and ``state`` exactly as they were.
     """
     run = _Run(wf, state, ctx, None)
-    if _finished(state):
+    if state.status is _FINISHED:
         raise WorkflowFinished(state.id)
     if event not in run.shape.events:
         run.shape = shape_of(wf, run.definition(), refresh=True)

@@ -85,6 +85,8 @@ class WaitEvent(_Model):
     """Event name (the case's name inside its ``Wait``)."""
     wait: str
     """Name of the ``Wait`` statement the case belongs to."""
+    kind: str = ""
+    """The case's type: ``OnEvent``, ``Timeout`` or the custom handler's class name."""
     status: WaitStatus = WaitStatus.SETUP
     """Setup / waiting / teardown."""
     handled: bool = False
