@@ -62,9 +62,6 @@ class _Model(BaseModel):
 
     _fields: ClassVar[frozenset[str]] = frozenset()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         cls._fields = frozenset(cls.model_fields)
