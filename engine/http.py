@@ -11,6 +11,7 @@ import json
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import flask
@@ -22,7 +23,10 @@ from engine._log import log
 from engine._signing import SIGNATURE_HEADER, verify
 from engine.admin import Admin
 from engine.config import Settings
+from engine.graph import to_dot, to_mermaid
 from engine.http_errors import RETRY_AFTER_SECONDS, error_body, status_of
+from engine.openapi import openapi_document
+from engine.pages import index_html
 from engine.registry import NAME_PATTERN
 from engine.runtime import Service
 from engine.scheduler import TaskPayload
@@ -43,7 +47,19 @@ ACTOR_HEADER = "X-Actor"
 _Handler = Callable[[flask.Request, list[str]], tuple[int, Any, dict[str, str]]]
 
 
-def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> flask.Response:
+@dataclass(frozen=True)
+class Text:
+    """A non-JSON response body."""
+
+    body: str
+    """The text."""
+    mimetype: str
+    """Its media type."""
+
+
+def _response(status: int, body: Any, headers: dict[str, str] | None = None) -> flask.Response:
+    if isinstance(body, Text):
+        return flask.Response(body.body, status=status, mimetype=body.mimetype, headers=headers)
     return flask.Response(
         json.dumps(body), status=status, mimetype="application/json", headers=headers or {}
     )
@@ -111,7 +127,7 @@ class HttpApp:
             status=status,
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        return _json_response(status, body, headers)
+        return _response(status, body, headers)
 
     # -- request parsing ------------------------------------------------------------------
 
@@ -146,6 +162,8 @@ class HttpApp:
             ("wf", 3): ["GET", "POST"],
             ("wf", 4): ["GET", "POST"],
             ("definition", 2): ["GET"],
+            ("graph", 2): ["GET"],
+            ("openapi", 2): ["GET"],
         }
         key = (parts[0] if parts else "", len(parts))
         allowed = routes.get(key)
@@ -154,11 +172,16 @@ class HttpApp:
         if method not in allowed:
             raise e.MethodNotAllowed(method, request.path, allowed)
         if key == ("", 0):
-            return 200, {"workflows": self.service.registry.names()}, {}
+            names = self.service.registry.names()
+            if (
+                request.accept_mimetypes.best_match(["application/json", "text/html"])
+                == "text/html"
+            ):
+                return 200, Text(index_html(names), "text/html"), {}
+            return 200, {"workflows": names}, {}
         workflow = _name(parts[1], "workflow name")
-        if key == ("definition", 2):
-            cls = self.service.registry.get(workflow)
-            return 200, describe_workflow(cls, workflow), {}
+        if parts[0] in ("definition", "graph", "openapi"):
+            return 200, self._picture(request, parts[0], workflow), {}
         if key == ("wf", 2):
             return 200, self._list(request, workflow), {}
         id = _name(parts[2], "instance id")
@@ -181,6 +204,19 @@ class HttpApp:
         limit = _int_arg(request, "limit", 50, 1, MAX_PAGE_SIZE)
         page = self.service.store.history(workflow, id, after=after, limit=limit)
         return page.model_dump(mode="json")
+
+    def _picture(self, request: flask.Request, kind: str, workflow: str) -> Any:
+        description = describe_workflow(self.service.registry.get(workflow), workflow)
+        if kind == "definition":
+            return description
+        if kind == "openapi":
+            return openapi_document(description, request.host_url.rstrip("/"))
+        fmt = request.args.get("format", "mermaid")
+        if fmt == "dot":
+            return Text(to_dot(description), "text/vnd.graphviz")
+        if fmt == "mermaid":
+            return Text(to_mermaid(description), "text/plain")
+        raise e.BadRequest(f"unknown graph format {fmt!r}: use dot or mermaid")
 
     def _list(self, request: flask.Request, workflow: str) -> Any:
         args = request.args

@@ -1,0 +1,260 @@
+"""An OpenAPI 3.1 document for one workflow, built from ``describe_workflow``'s output."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_ERRORS = {
+    "400": "Malformed JSON, bad id or bad query parameter",
+    "404": "Unknown workflow, instance or event",
+    "409": "Conflict: instance exists, event not awaited now, instance finished, "
+    "idempotency key reused",
+    "413": "Body too large",
+    "422": "Input fails validation, or the handler rejected it",
+    "503": "Busy or unavailable: nothing was applied, retry after Retry-After",
+}
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+
+_INSTANCE_SCHEMA = {
+    "type": "object",
+    "required": ["id", "workflow", "meta", "state"],
+    "properties": {
+        "id": {"type": "string"},
+        "workflow": {"type": "string"},
+        "meta": {"type": "object", "description": "The engine state (threads, status, pc)"},
+        "state": {"$ref": "#/components/schemas/Data"},
+    },
+}
+
+
+class _Components:
+    """Collects schemas under components/schemas, rewriting ``$defs`` references."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def add(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
+        """Register ``schema`` as ``name``; its ``$ref``."""
+        self.schemas[name] = self.hoist(schema)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def hoist(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """``schema`` with its ``$defs`` moved to components (renamed on a clash)."""
+        schema = copy.deepcopy(schema)
+        defs = schema.pop("$defs", {})
+        renames: dict[str, str] = {}
+        for name in defs:
+            target, n = name, 2
+            while target in self.schemas and self.schemas[target] != defs[name]:
+                target, n = f"{name}{n}", n + 1
+            renames[name] = target
+        for name, definition in defs.items():
+            self.schemas[renames[name]] = _rewrite(definition, renames)
+        return dict(_rewrite(schema, renames))
+
+
+def _rewrite(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/"):
+                name = v.removeprefix("#/$defs/")
+                out[k] = f"#/components/schemas/{renames.get(name, name)}"
+            else:
+                out[k] = _rewrite(v, renames)
+        return out
+    if isinstance(node, list):
+        return [_rewrite(v, renames) for v in node]
+    return node
+
+
+def _events(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every HTTP-fed case (OnEvent, On), first occurrence of each event name."""
+    found: list[dict[str, Any]] = []
+
+    def walk(ns: list[dict[str, Any]]) -> None:
+        for n in ns:
+            for case in n.get("cases", ()):
+                if case["type"] != "Timeout" and all(c["event"] != case["event"] for c in found):
+                    found.append(case)
+                walk(case["body"])
+            for branch in n.get("branches", ()):
+                walk(branch["body"])
+            walk(n.get("body", []))
+
+    walk(nodes)
+    return found
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {
+        code: {
+            "description": _ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for code in codes
+    }
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[str, Any]:
+    """OpenAPI 3.1 for the workflow: create, get, list, history, each event, its pictures."""
+    workflow = description["workflow"]
+    comps = _Components()
+    comps.add("Data", description["schema"])
+    partial = copy.deepcopy(comps.schemas["Data"])
+    partial.pop("required", None)
+    comps.schemas["InitialData"] = partial
+    comps.schemas["Error"] = _ERROR_SCHEMA
+    comps.schemas["Instance"] = _INSTANCE_SCHEMA
+    instance = _json({"$ref": "#/components/schemas/Instance"})
+    base = f"/wf/{workflow}"
+    paths: dict[str, Any] = {
+        base + "/{id}": {
+            "parameters": [_ID],
+            "post": {
+                "operationId": "create",
+                "summary": f"Create a {workflow} instance and run it until it waits",
+                "requestBody": {
+                    "required": False,
+                    "content": _json({"$ref": "#/components/schemas/InitialData"}),
+                },
+                "responses": {
+                    "201": {"description": "Created", "content": instance},
+                    **_errors("400", "404", "409", "413", "422", "503"),
+                },
+            },
+            "get": {
+                "operationId": "get",
+                "summary": "The instance: engine state and data",
+                "responses": {
+                    "200": {"description": "The instance", "content": instance},
+                    **_errors("400", "404", "503"),
+                },
+            },
+        },
+        base: {
+            "get": {
+                "operationId": "list",
+                "summary": f"List {workflow} instances",
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["Resuming", "Waiting", "Finished", "Failed"],
+                        },
+                    },
+                    {"name": "position", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "A page of instances",
+                        "content": _json({"type": "object"}),
+                    },
+                    **_errors("400", "404", "503"),
+                },
+            }
+        },
+        base + "/{id}/history": {
+            "parameters": [_ID],
+            "get": {
+                "operationId": "history",
+                "summary": "The instance's history, oldest first",
+                "responses": {
+                    "200": {
+                        "description": "A page of entries",
+                        "content": _json({"type": "object"}),
+                    },
+                    **_errors("400", "404", "503"),
+                },
+            },
+        },
+    }
+    for case in _events(description["definition"]):
+        event = case["event"]
+        op: dict[str, Any] = {
+            "operationId": f"event_{event}",
+            "summary": f"Deliver event {event!r}, then run until every thread waits",
+            "parameters": [
+                {"name": "thread", "in": "query", "schema": {"type": "string"}},
+                {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {"description": "The handler's output", "content": _json({})},
+                **_errors("400", "404", "409", "413", "422", "503"),
+            },
+        }
+        if case["type"] == "OnEvent":
+            if case["input_schema"] is not None:
+                schema = comps.add(f"{_title(event)}Input", case["input_schema"])
+                op["requestBody"] = {"required": True, "content": _json(schema)}
+            if case["output_schema"] is not None:
+                out = comps.add(f"{_title(event)}Output", case["output_schema"])
+                op["responses"]["200"]["content"] = _json(out)
+        else:
+            op["requestBody"] = {"required": False, "content": _json({})}
+        paths[f"{base}/{{id}}/{event}"] = {"parameters": [_ID], "post": op}
+    paths[f"/definition/{workflow}"] = {
+        "get": {
+            "operationId": "definition",
+            "summary": "The statement tree and the data's JSON schema",
+            "responses": {"200": {"description": "Definition", "content": _json({})}},
+        }
+    }
+    paths[f"/graph/{workflow}"] = {
+        "get": {
+            "operationId": "graph",
+            "summary": "The definition as a graph",
+            "parameters": [
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["dot", "mermaid"]},
+                }
+            ],
+            "responses": {"200": {"description": "DOT or Mermaid text"}},
+        }
+    }
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": f"{workflow} workflow", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": comps.schemas},
+    }
+    if base_url:
+        doc["servers"] = [{"url": base_url}]
+    return doc
+
+
+def _title(event: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in event.replace("-", "_").split("_") if p)

@@ -1,0 +1,107 @@
+"""The graph of a definition as DOT and Mermaid."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import workflows.pizza  # noqa: F401  (registers "pizza")
+from engine import (
+    Break,
+    Continue,
+    For,
+    Go,
+    If,
+    OnEvent,
+    Return,
+    S,
+    Section,
+    Step,
+    Wait,
+    WaitFor,
+    Workflow,
+)
+from engine._describe import describe_workflow
+from engine.graph import build, human_duration, to_dot, to_mermaid
+from engine.registry import default_registry
+
+
+def pizza() -> dict[str, Any]:
+    return describe_workflow(default_registry.get("pizza"), "pizza")
+
+
+class Shapes(Workflow):
+    n: int = 0
+
+    def definition(self) -> Section:
+        return S(
+            For(
+                "loop",
+                self.n < 3,
+                Step('say "hi"', lambda: None),
+                If(self.n == 1, "skip one", Continue()),
+                If(self.n == 2, "stop early", Break()),
+                Step("tail", lambda: None),
+            ),
+            Go("worker", Wait("work", OnEvent("done", lambda: None))),
+            If(self.n > 5, "too many", Return()).Else("fine", Step("ok", lambda: None)),
+            WaitFor("settled", self.n == 0),
+        )
+
+
+def shapes() -> dict[str, Any]:
+    return describe_workflow(Shapes, "shapes")
+
+
+def test_human_durations() -> None:
+    assert [human_duration(s) for s in (2, 90, 600, 3600, 86400, 90 * 86400)] == [
+        "2s",
+        "1m30s",
+        "10m",
+        "1h",
+        "24h",
+        "90d",
+    ]
+
+
+def test_pizza_nodes_have_the_right_shapes() -> None:
+    g = build(pizza())
+    by_label = {n.label: n.shape for n in g.nodes}
+    assert by_label["setup"] == "step"
+    assert by_label["cart"] == "wait" and by_label["paid"] == "wait"
+    assert by_label["fill cart"] == "loop"
+    for event in ["add", "clean", "submit", "confirm", "confirm_payment", "start_cooking"]:
+        assert by_label[event] == "event"
+    assert by_label["cart_timeout (24h)"] == "timeout"
+    assert by_label["confirm_timeout (10m)"] == "timeout"
+    assert by_label["payment thread"] == "thread"
+    assert sum(1 for n in g.nodes if n.shape == "end") >= 7  # six timeouts end it, and done
+
+
+def test_loops_have_back_edges_and_threads_dashed_edges() -> None:
+    g = build(shapes())
+    ids = {n.label: n.id for n in g.nodes}
+    back = {(e.src, e.dst) for e in g.edges if e.style == "back"}
+    assert (ids["skip one"], ids["loop"]) in back  # Continue
+    assert (ids["tail"], ids["loop"]) in back  # end of the body
+    exits = {(e.src, e.label, e.dst) for e in g.edges if e.src in (ids["loop"], ids["stop early"])}
+    assert (ids["loop"], "done", ids["worker"]) in exits
+    assert (ids["stop early"], "stop early", ids["worker"]) in exits  # Break leaves the loop
+    dashed = [e for e in g.edges if e.style == "dashed"]
+    assert [(e.src, e.dst) for e in dashed] == [(ids["worker"], ids["thread worker"])]
+
+
+def test_dot_output_escapes_and_renders_every_node() -> None:
+    dot = to_dot(shapes())
+    assert dot.startswith('digraph "shapes" {') and dot.rstrip().endswith("}")
+    assert 'label="say \\"hi\\""' in dot
+    assert "shape=hexagon" in dot and "shape=diamond" in dot and "style=dashed" in dot
+    assert len(re.findall(r"^  n\d+ \[label=", dot, re.M)) == len(build(shapes()).nodes)
+
+
+def test_mermaid_output_escapes_quotes() -> None:
+    mermaid = to_mermaid(shapes())
+    assert mermaid.startswith("flowchart TD")
+    assert '"say #quot;hi#quot;"' in mermaid
+    assert "-.->" in mermaid and "==>" in mermaid
+    assert '{{"work"}}' in mermaid

@@ -1,0 +1,50 @@
+"""The index page and the picture routes over HTTP (in memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import flask
+import pytest
+from flask.testing import FlaskClient
+
+import workflows.pizza  # noqa: F401  (registers "pizza")
+from engine.config import Settings
+from engine.http import HttpApp
+from engine.pages import index_html
+from engine.testing import Harness
+
+
+@pytest.fixture
+def client() -> Iterator[FlaskClient]:
+    app = HttpApp(Harness().service, Settings(signing_secret="s"))
+    flask_app = flask.Flask("test")
+
+    @flask_app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
+    @flask_app.route("/<path:path>", methods=["GET", "POST"])
+    def api(path: str) -> flask.Response:
+        return app.api(flask.request)
+
+    with flask_app.test_client() as c:
+        yield c
+
+
+def test_index_html_escapes_and_links() -> None:
+    page = index_html(["pizza", "<x>"])
+    assert '<a href="/graph/pizza?format=mermaid">' in page and "&lt;x&gt;" in page
+    assert "http" not in page  # self-contained: no external assets
+
+
+def test_routes_answer_each_format(client: FlaskClient) -> None:
+    html = client.get("/", headers={"Accept": "text/html"})
+    assert html.mimetype == "text/html" and b"/openapi/pizza" in html.data
+    assert client.get("/").get_json() == {"workflows": ["pizza"]}
+    dot = client.get("/graph/pizza?format=dot")
+    assert dot.mimetype == "text/vnd.graphviz" and dot.data.startswith(b'digraph "pizza"')
+    assert client.get("/graph/pizza").data.startswith(b"flowchart TD")
+    bad = client.get("/graph/pizza?format=png")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_request"
+    api = client.get("/openapi/pizza").get_json()
+    assert api["openapi"] == "3.1.0" and api["servers"] == [{"url": "http://localhost"}]
+    assert client.get("/definition/pizza").get_json()["workflow"] == "pizza"
+    assert client.get("/graph/nope").status_code == 404
