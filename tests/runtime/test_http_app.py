@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 import workflows.pizza  # noqa: F401  (registers "pizza")
 from engine._signing import SIGNATURE_HEADER, sign
 from engine.config import Settings
+from engine.errors import Contention
 from engine.http import HttpApp
 from engine.scheduler import TaskKind, TaskPayload
 from engine.testing import Harness
@@ -190,3 +191,20 @@ def test_tampered_task_body_is_403(client: FlaskClient, harness: Harness) -> Non
 def test_malformed_task_body_is_400(client: FlaskClient, body: bytes) -> None:
     resp = _post_task(client, body, sign(SECRET, body))
     assert (resp.status_code, error_code(resp)) == (400, "bad_request")
+
+
+def test_busy_instance_answers_503_with_retry_after_and_applies_nothing(
+    client: FlaskClient, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.post("/wf/pizza/o1")
+    before = snapshot(client)
+
+    def always_busy(workflow: str, id: str, fn: Any) -> Any:
+        raise Contention(workflow, id, 10)
+
+    with monkeypatch.context() as m:
+        m.setattr(harness.store, "transact", always_busy)
+        resp = client.post("/wf/pizza/o1/add", json={"name": "a", "qty": 1})
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"
+    assert error_code(resp) == "contention"
+    assert snapshot(client) == before
