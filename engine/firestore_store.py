@@ -132,9 +132,7 @@ class FirestoreStore:
             entries = [HistoryEntry.model_validate(s.to_dict()) for s in q.stream()]
         except _TRANSIENT as e:
             raise Unavailable("Firestore", str(e)) from e
-        page = entries[:limit]
-        more = len(entries) > limit
-        return HistoryPage(items=page, next_cursor=page[-1].seq if more and page else None)
+        return HistoryPage.of(entries, limit)
 
     def get(self, workflow: str, id: str) -> InstanceDoc | None:
         try:
@@ -166,6 +164,4 @@ class FirestoreStore:
             docs = [InstanceDoc.model_validate(s.to_dict()) for s in q.limit(limit + 1).stream()]
         except _TRANSIENT as e:
             raise Unavailable("Firestore", str(e)) from e
-        page = docs[:limit]
-        more = len(docs) > limit
-        return Page(items=page, next_cursor=page[-1].id if more and page else None)
+        return Page.of(docs, limit)

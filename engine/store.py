@@ -133,6 +133,13 @@ class HistoryPage(BaseModel):
     next_cursor: int | None = None
     """Pass as ``after`` to get the next page; None on the last page."""
 
+    @classmethod
+    def of(cls, fetched: list[HistoryEntry], limit: int) -> HistoryPage:
+        """The page from up to ``limit + 1`` fetched entries (one more means more pages)."""
+        items = fetched[:limit]
+        more = len(fetched) > limit and bool(items)
+        return cls(items=items, next_cursor=items[-1].seq if more else None)
+
 
 class Page(BaseModel):
     """One page of a listing."""
@@ -141,6 +148,13 @@ class Page(BaseModel):
     """Instances on this page."""
     next_cursor: str | None = None
     """Pass as ``cursor`` to get the next page; None on the last page."""
+
+    @classmethod
+    def of(cls, fetched: list[InstanceDoc], limit: int) -> Page:
+        """The page from up to ``limit + 1`` fetched documents (one more means more pages)."""
+        items = fetched[:limit]
+        more = len(fetched) > limit and bool(items)
+        return cls(items=items, next_cursor=items[-1].id if more else None)
 
 
 class Store(Protocol):

@@ -83,9 +83,7 @@ class MemoryStore:
             raws = list(self._history.get((workflow, id), []))
         entries = [HistoryEntry.model_validate_json(r) for r in raws]
         entries = [e for e in entries if e.seq > after]
-        page = entries[:limit]
-        more = len(entries) > limit
-        return HistoryPage(items=page, next_cursor=page[-1].seq if more and page else None)
+        return HistoryPage.of(entries, limit)
 
     def get(self, workflow: str, id: str) -> InstanceDoc | None:
         with self._mu:
@@ -115,9 +113,7 @@ class MemoryStore:
             and (position is None or position in d.positions)
             and (cursor is None or d.id > cursor)
         ]
-        page = docs[:limit]
-        more = len(docs) > limit
-        return Page(items=page, next_cursor=page[-1].id if more and page else None)
+        return Page.of(docs, limit)
 
 
 @dataclass
