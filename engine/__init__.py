@@ -7,6 +7,7 @@ and HTTP around this core.
 
 from engine._describe import describe
 from engine._shape import validate
+from engine._steps import StepInfo, current_step
 from engine.dsl import (
     Break,
     Case,
@@ -29,7 +30,7 @@ from engine.dsl import (
     Workflow,
 )
 from engine.errors import StepFailed, WorkflowError
-from engine.interpreter import StepInfo, current_step, handle_event, new_state, resume
+from engine.interpreter import handle_event, new_state, resume
 from engine.state import (
     CallbackRequest,
     State,

@@ -7,12 +7,10 @@ index, and runs forward to the next stop: a step to execute, a wait, or the thre
 
 from __future__ import annotations
 
-import copy
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from engine._shape import Position, Shape, shape_of
+from engine._steps import CURRENT_STEP, describe_exc, restore, snapshot
 from engine.dsl import (
     Break,
     Continue,
@@ -65,74 +63,13 @@ _WAITING_EVENT = ThreadStatus.WAITING_EVENT
 _WAITING_CONDITION = ThreadStatus.WAITING_CONDITION
 
 
-@dataclass(frozen=True)
-class StepInfo:
-    """What a running step may know about itself (see :func:`current_step`)."""
-
-    workflow_id: str
-    """Instance id."""
-    thread_id: str
-    """Thread running the step."""
-    step: str
-    """Step name."""
-    pc: int
-    """Program counter at which the thread reached the step (differs per loop pass)."""
-    attempt: int
-    """How many times this step already failed at this position (0 on the first try)."""
-
-    @property
-    def idempotency_key(self) -> str:
-        """Same for every re-run of this step at this position and attempt, unique otherwise.
-
-        Hand it to external systems so that a re-run after a crash is not applied twice.
-        """
-        return f"{self.workflow_id}/{self.thread_id}/{self.step}/{self.pc}/{self.attempt}"
-
-
-_current_step: ContextVar[list[Any] | None] = ContextVar("current_step", default=None)
-"""During a resume: ``[instance id, running thread or None, step name]``, updated per step
-(cheaper than setting the variable for every step)."""
-
-
-def current_step() -> StepInfo | None:
-    """Inside a step's action: the running step's identity; elsewhere None."""
-    cur = _current_step.get()
-    if cur is None or cur[1] is None:
-        return None
-    wf_id, th, name = cur
-    return StepInfo(wf_id, th.id, name, th.pc, th.attempts)
-
-
 def new_state(id: str, workflow: str | Workflow) -> State:
     """A fresh ``State`` for a new instance (``workflow`` is its name or a workflow object)."""
     name = workflow if isinstance(workflow, str) else type(workflow).__name__
     return State(id=id, workflow=name, threads=[Thread(id=MAIN_THREAD, name=MAIN_THREAD)])
 
 
-_ATOMIC = frozenset({int, float, str, bool, type(None), bytes})
-
-
-def _snapshot(wf: Workflow) -> dict[str, Any]:
-    """The data as it is, deep enough that in-place changes do not reach the copy."""
-    snap = wf.__dict__.copy()
-    for k, v in snap.items():
-        if type(v) not in _ATOMIC:
-            flat = type(v) is list and _ATOMIC.issuperset(map(type, v))
-            snap[k] = v.copy() if flat else copy.deepcopy(v)
-    return snap
-
-
-def _restore(wf: Workflow, snap: dict[str, Any]) -> None:
-    wf.__dict__.clear()
-    wf.__dict__.update(snap)
-
-
 _FINISHED: WorkflowStatus = WorkflowStatus.FINISHED  # typed wide: calls change the status
-
-
-def _describe_exc(e: BaseException) -> str:
-    text = str(e)
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def _wait_event(case: WaitCase, wait: str) -> WaitEvent:
@@ -355,15 +292,15 @@ class _Run:
 
     def call_user(self, th: Thread, name: str, fn: Any) -> None:
         """Run a step action or WaitFor handler; on failure restore data and raise."""
-        snap = _snapshot(self.wf)
+        snap = snapshot(self.wf)
         running = self.running
         running[1], running[2] = th, name
         try:
             fn()
         except Exception as e:
-            _restore(self.wf, snap)
+            restore(self.wf, snap)
             th.attempts += 1
-            th.error = _describe_exc(e)
+            th.error = describe_exc(e)
             err = StepFailed(self.state.id, name, th.error, th.attempts, th.id)
             self.state.status = WorkflowStatus.FAILED
             self.state.error = err.message
@@ -458,11 +395,11 @@ class _Run:
             th.waits = [w for w in th.waits if w.status is not WaitStatus.TEARDOWN]
 
     def run(self) -> None:
-        token = _current_step.set(self.running)
+        token = CURRENT_STEP.set(self.running)
         try:
             self._run()
         finally:
-            _current_step.reset(token)
+            CURRENT_STEP.reset(token)
 
     def _run(self) -> None:
         state = self.state
@@ -557,15 +494,15 @@ def handle_event(
     case = run.case_of(th, w)
     if case is None:
         raise StatementNotFound(state.id, f"{w.wait}/{w.name}", th.id)
-    snap = _snapshot(wf)
+    snap = snapshot(wf)
     try:
         output = case.handler.handle(ctx, run.request(th, w), input)
     except WorkflowError:
-        _restore(wf, snap)
+        restore(wf, snap)
         raise
     except Exception as e:
-        _restore(wf, snap)
-        raise HandlerFailed(state.id, event, _describe_exc(e)) from e
+        restore(wf, snap)
+        raise HandlerFailed(state.id, event, describe_exc(e)) from e
     for other in th.waits:
         other.status = WaitStatus.TEARDOWN
     w.handled = True
