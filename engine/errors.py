@@ -378,3 +378,18 @@ class InvalidRepair(WorkflowError):
             instance_id=instance_id,
             problem=problem,
         )
+
+
+class InstanceTooLarge(WorkflowError):
+    """The change would grow the instance past what one Firestore document holds."""
+
+    code = "instance_too_large"
+
+    def __init__(self, instance_id: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"instance {instance_id!r} would grow to {size} bytes of state and data, over the "
+            f"limit of {limit}: keep large data elsewhere and store a reference",
+            instance_id=instance_id,
+            size=size,
+            limit=limit,
+        )

@@ -28,6 +28,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.InvalidData: 422,
     e.HandlerFailed: 422,
     e.InvalidRepair: 422,
+    e.InstanceTooLarge: 422,
     e.Contention: 503,
     e.Unavailable: 503,
 }

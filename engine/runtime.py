@@ -27,6 +27,7 @@ from engine.errors import (
     IdempotencyKeyReused,
     InstanceExists,
     InstanceNotFound,
+    InstanceTooLarge,
     InvalidData,
     InvalidState,
     StaleCallback,
@@ -59,6 +60,9 @@ STALE_EVENT_ERRORS = (
     AmbiguousEvent,
 )
 """Errors that make a timer task stale: it is acknowledged and changes nothing."""
+
+MAX_DOCUMENT_BYTES = 900_000
+"""Largest state + data JSON an instance may grow to (Firestore's limit is 1 MiB a document)."""
 
 CHECKPOINT_RESUME_DELAY = timedelta(seconds=30)
 """In checkpoint-per-step mode, the safety resume task fires this late (the request itself
@@ -124,6 +128,12 @@ def _can_continue(state: State) -> bool:
         t.status in (ThreadStatus.EXECUTING, ThreadStatus.RESUMING) and t.attempts == 0
         for t in state.threads
     )
+
+
+def _still_waiting(doc: InstanceDoc, timer: TaskPayload) -> bool:
+    """Whether the instance still waits for ``timer``'s event at the timer's pc."""
+    th = State.model_validate_json(doc.state).thread(timer.thread)
+    return th is not None and th.pc == timer.pc and timer.event in doc.waiting
 
 
 def view(doc: InstanceDoc) -> dict[str, Any]:
@@ -277,6 +287,10 @@ class Service:
         cls = self.registry.get(payload.workflow)
         now = self.clock()
         if payload.kind is TaskKind.TIMER and payload.due is not None and payload.due > now:
+            # A long timer's hop: go on only while its wait is still the current one.
+            doc = self.store.get(payload.workflow, payload.id)
+            if doc is None or not _still_waiting(doc, payload):
+                return "stale"
             hop = payload.model_copy(update={"hop": payload.hop + 1})
             name = task_name(
                 "timer", payload.workflow, payload.id, payload.thread, payload.event, payload.pc
@@ -438,6 +452,9 @@ class Service:
     ) -> Change:
         """The new document, and its history entry when history is kept (or ``record``)."""
         doc = self._document(old, state.workflow, wf, state, ctx.now)
+        size = len(doc.state) + len(doc.data)
+        if size > MAX_DOCUMENT_BYTES:
+            raise InstanceTooLarge(state.id, size, MAX_DOCUMENT_BYTES)
         if not (self.history if record is None else record):
             return Change(doc)
         doc.history_seq += 1

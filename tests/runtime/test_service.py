@@ -7,7 +7,13 @@ from typing import ClassVar
 import pytest
 
 from engine import For, OnEvent, S, Section, Step, Timeout, Wait, Workflow, current_step
-from engine.errors import IdempotencyKeyReused, InstanceExists, InstanceNotFound, UnknownEvent
+from engine.errors import (
+    IdempotencyKeyReused,
+    InstanceExists,
+    InstanceNotFound,
+    InstanceTooLarge,
+    UnknownEvent,
+)
 from engine.registry import Registry, RetryPolicy
 from engine.scheduler import TaskKind
 from engine.testing import Harness
@@ -205,3 +211,40 @@ def test_create_twice_and_missing_instance(harness: Harness) -> None:
     assert harness.get("long", "l1") == before
     with pytest.raises(InstanceNotFound):
         harness.send("long", "nope", "reply")
+
+
+def test_long_timer_chain_stops_once_its_wait_is_over(harness: Harness) -> None:
+    harness.create("long", "l1")
+    harness.advance(31 * 24 * 3600)  # the first hop re-scheduled itself
+    assert [o for _, o in harness.outcomes] == ["rescheduled"]
+    harness.send("long", "l1", "reply")
+    harness.advance(60 * 24 * 3600)
+    assert [o for _, o in harness.outcomes] == ["rescheduled", "stale"]
+    assert harness.scheduler.tasks == {}
+    assert harness.get("long", "l1")["state"]["outcome"] == "replied"
+
+
+class Hoarder(Workflow):
+    """Stores whatever it is sent."""
+
+    blobs: list[str] = []
+
+    def definition(self) -> Section:
+        return S(For("forever", True, Wait("inbox", OnEvent("store", self.store))))
+
+    def store(self, blob: str) -> int:
+        self.blobs.append(blob)
+        return len(self.blobs)
+
+
+def test_an_instance_cannot_outgrow_a_document() -> None:
+    reg = Registry()
+    reg.add("hoarder", Hoarder)
+    h = Harness(reg)
+    h.create("hoarder", "h1")
+    for _ in range(8):
+        h.send("hoarder", "h1", "store", "x" * 100_000)
+    before = h.get("hoarder", "h1")
+    with pytest.raises(InstanceTooLarge):
+        h.send("hoarder", "h1", "store", "x" * 200_000)
+    assert h.get("hoarder", "h1") == before
