@@ -54,7 +54,7 @@ def _section(stmts: tuple[Any, ...]) -> Section:
 
 def S(*stmts: Stmt | Section) -> Section:
     """A section: statements run in order. Sections nest (e.g. from helper methods)."""
-    return _section(stmts)
+    return _flatten(stmts) if tuple in map(type, stmts) else stmts  # type: ignore[return-value]
 
 
 class Step(Stmt):

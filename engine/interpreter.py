@@ -79,6 +79,9 @@ def _wait_event(case: WaitCase, wait: str) -> WaitEvent:
     return WaitEvent(name=case.event, wait=wait, kind=kind)
 
 
+_BRANCHY = (If, Switch)
+
+
 def _has_branch(st: Stmt, key: str) -> bool:
     """For an If or Switch: whether one of its branches is named ``key``."""
     t = type(st)
@@ -183,11 +186,13 @@ class _Run:
         i, n = 0, len(stmts)
         if path is not None:
             key = path[d]
-            while i < n and stmts[i].name != key and not _has_branch(stmts[i], key):
+            while i < n:
+                st = stmts[i]
+                if st.name == key or (type(st) in _BRANCHY and _has_branch(st, key)):
+                    break
                 i += 1
-            if i == n:
+            else:
                 raise StatementNotFound(self.state.id, path[-1], th.id)
-            st = stmts[i]
             if d != len(path) - 1 or type(st) is Wait:  # a step or WaitFor leaf: just go on
                 sig = self.resume_in(th, st, path, d)
                 if sig != _NEXT:
