@@ -6,7 +6,6 @@ is stopped afterwards whatever happens.
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -107,4 +106,4 @@ def unique_id() -> str:
 def firestore_env(firestore_emulator: FirestoreEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point in-process Firestore clients at the emulator; returns a unique project id."""
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
-    return os.environ.get("WF_TEST_PROJECT", f"demo-{uuid.uuid4().hex[:8]}")
+    return f"demo-{uuid.uuid4().hex[:8]}"
