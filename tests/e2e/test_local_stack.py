@@ -55,8 +55,8 @@ def _pids_listening_on(ports: list[int]) -> set[int]:
     return found
 
 
-@pytest.fixture(scope="module")
-def local_stack() -> Iterator[LocalStack]:
+def start_local_stack() -> LocalStack:
+    """Run deploy/local.sh on free ports and wait for its banner."""
     api_port, tasks_port = free_port(), free_port()
     secret = "e2e-secret"
     env = {**os.environ, "PORT": str(api_port), "TASKS_PORT": str(tasks_port)}
@@ -80,19 +80,29 @@ def local_stack() -> Iterator[LocalStack]:
         output.append(line.rstrip())
         if "Ctrl-C stops everything" in line:
             break
-    stack = LocalStack(
-        proc, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{tasks_port}", secret, output
-    )
+    base, tasks = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{tasks_port}"
+    return LocalStack(proc, base, tasks, secret, output)
+
+
+def stop_local_stack(stack: LocalStack) -> int:
+    """SIGTERM to its process group, as a service manager would; its exit status."""
+    if stack.proc.poll() is None:
+        os.killpg(stack.proc.pid, signal.SIGTERM)
     try:
-        assert any("local stack ready" in o for o in output), "\n".join(output)
+        return stack.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(stack.proc.pid, signal.SIGKILL)
+        raise
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> Iterator[LocalStack]:
+    stack = start_local_stack()
+    try:
+        assert any("local stack ready" in o for o in stack.output), "\n".join(stack.output)
         yield stack
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_local_stack(stack)
 
 
 def order(stack: LocalStack, id: str) -> Any:
@@ -173,6 +183,16 @@ def test_stopping_leaves_no_process_behind(local_stack: LocalStack) -> None:
     ports = local_stack.ports()
     assert len(ports) == 4  # firestore, tasks emulator, tasks function, api function
     assert _pids_listening_on(ports)
-    os.killpg(local_stack.proc.pid, signal.SIGTERM)
-    assert local_stack.proc.wait(timeout=60) == 0
+    assert stop_local_stack(local_stack) == 0
     eventually(lambda: not _pids_listening_on(ports), timeout=20)
+
+
+def test_a_second_run_after_a_stop_works(local_stack: LocalStack) -> None:
+    assert local_stack.proc.poll() is not None  # the first run was stopped above
+    again = start_local_stack()
+    try:
+        assert any("local stack ready" in o for o in again.output), "\n".join(again.output)
+        assert post(again.base, "/wf/pizza/again", {}).status_code == 201
+    finally:
+        assert stop_local_stack(again) == 0
+    eventually(lambda: not _pids_listening_on(again.ports()), timeout=20)
