@@ -239,12 +239,8 @@ class _Run:
         raise StatementNotFound(self.state.id, path[-1], th.id)
 
     def exec(self, th: Thread, st: Stmt) -> int:
+        """Run ``st`` from its start (steps are handled by ``run_body`` itself)."""
         t = type(st)
-        if t is Step:
-            th.status = _EXECUTING
-            th.cur = st.name  # type: ignore[assignment]
-            th.pc = self.state.pc
-            return _STOP
         if t is If or t is Switch:
             for br in st.branches:  # type: ignore[attr-defined]
                 if br.cond:
