@@ -21,9 +21,10 @@ from engine import errors as e
 from engine._describe import describe_workflow
 from engine._log import log
 from engine._signing import SIGNATURE_HEADER, verify
+from engine._svg import to_svg
 from engine.admin import Admin
 from engine.config import Settings
-from engine.graph import to_dot, to_mermaid
+from engine.graph import build, to_dot, to_mermaid
 from engine.http_errors import RETRY_AFTER_SECONDS, error_body, status_of
 from engine.openapi import openapi_document
 from engine.pages import index_html
@@ -216,7 +217,9 @@ class HttpApp:
             return Text(to_dot(description), "text/vnd.graphviz")
         if fmt == "mermaid":
             return Text(to_mermaid(description), "text/plain")
-        raise e.BadRequest(f"unknown graph format {fmt!r}: use dot or mermaid")
+        if fmt == "svg":
+            return Text(to_svg(build(description)), "image/svg+xml")
+        raise e.BadRequest(f"unknown graph format {fmt!r}: use mermaid, dot or svg")
 
     def _list(self, request: flask.Request, workflow: str) -> Any:
         args = request.args

@@ -239,10 +239,10 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
                 {
                     "name": "format",
                     "in": "query",
-                    "schema": {"type": "string", "enum": ["dot", "mermaid"]},
+                    "schema": {"type": "string", "enum": ["mermaid", "dot", "svg"]},
                 }
             ],
-            "responses": {"200": {"description": "DOT or Mermaid text"}},
+            "responses": {"200": {"description": "Mermaid or DOT text, or an SVG picture"}},
         }
     }
     doc: dict[str, Any] = {

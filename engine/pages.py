@@ -14,8 +14,9 @@ def index_html(workflows: list[str]) -> str:
         rows.append(
             f"<tr><td><b>{n}</b></td>"
             f'<td><a href="/definition/{q}">definition</a></td>'
-            f'<td><a href="/graph/{q}?format=mermaid">graph (Mermaid)</a> · '
-            f'<a href="/graph/{q}?format=dot">graph (DOT)</a></td>'
+            f'<td><a href="/graph/{q}?format=svg">graph</a> · '
+            f'<a href="/graph/{q}?format=mermaid">Mermaid</a> · '
+            f'<a href="/graph/{q}?format=dot">DOT</a></td>'
             f'<td><a href="/openapi/{q}">OpenAPI</a></td>'
             f'<td><a href="/wf/{q}">instances</a></td></tr>'
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from xml.etree import ElementTree
 
 import workflows.pizza  # noqa: F401  (registers "pizza")
 from engine import (
@@ -22,6 +23,7 @@ from engine import (
     Workflow,
 )
 from engine._describe import describe_workflow
+from engine._svg import to_svg
 from engine.graph import build, human_duration, to_dot, to_mermaid
 from engine.registry import default_registry
 
@@ -105,3 +107,27 @@ def test_mermaid_output_escapes_quotes() -> None:
     assert '"say #quot;hi#quot;"' in mermaid
     assert "-.->" in mermaid and "==>" in mermaid
     assert '{{"work"}}' in mermaid
+
+
+def test_svg_is_well_formed_and_names_every_node() -> None:
+    g = build(shapes())
+    svg = to_svg(g)
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    titles = [t.text for t in root.iterfind(".//s:g/s:title", ns)]
+    assert titles == [n.label for n in g.nodes]  # 'say "hi"' survives escaping
+    assert len(root.findall(".//s:g", ns)) == len(g.nodes)
+    assert len(root.findall(".//s:path[@class='back']", ns)) == 2
+    assert len(root.findall(".//s:line[@class='dashed']", ns)) == 1
+
+
+def test_pizza_svg_lays_rows_downwards() -> None:
+    root = ElementTree.fromstring(to_svg(build(pizza())))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    ys = {
+        str(g.findtext("s:title", namespaces=ns)): int(g.get("data-row", "-1"))
+        for g in root.iterfind(".//s:g", ns)
+    }
+    assert ys["start"] < ys["setup"] < ys["fill cart"] < ys["cart"] < ys["add"]
+    assert ys["cooking"] < ys["oven"] < ys["pickup"] < ys["delivery"] < ys["paid"]

@@ -31,7 +31,7 @@ def client() -> Iterator[FlaskClient]:
 
 def test_index_html_escapes_and_links() -> None:
     page = index_html(["pizza", "<x>"])
-    assert '<a href="/graph/pizza?format=mermaid">' in page and "&lt;x&gt;" in page
+    assert '<a href="/graph/pizza?format=svg">' in page and "&lt;x&gt;" in page
     assert "http" not in page  # self-contained: no external assets
 
 
@@ -42,6 +42,8 @@ def test_routes_answer_each_format(client: FlaskClient) -> None:
     dot = client.get("/graph/pizza?format=dot")
     assert dot.mimetype == "text/vnd.graphviz" and dot.data.startswith(b'digraph "pizza"')
     assert client.get("/graph/pizza").data.startswith(b"flowchart TD")
+    svg = client.get("/graph/pizza?format=svg")
+    assert svg.mimetype == "image/svg+xml" and svg.data.startswith(b"<svg")
     bad = client.get("/graph/pizza?format=png")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_request"
     api = client.get("/openapi/pizza").get_json()
