@@ -35,6 +35,9 @@ class Settings:
     moves_per_request: int = 1000
     """Moves one request may make before it commits and continues in a resume task
     (``WF_MOVES_PER_REQUEST``)."""
+    seconds_per_request: float = 20.0
+    """Resume time one request may spend before it commits and continues in a resume task
+    (``WF_SECONDS_PER_REQUEST``)."""
     history: bool = False
     """Append one history entry per request, in the same commit (``WF_HISTORY=1``)."""
     retention_days: float = 30
@@ -71,6 +74,7 @@ class Settings:
             else d.modules,
             max_body_bytes=int(e.get("WF_MAX_BODY_BYTES") or d.max_body_bytes),
             moves_per_request=int(e.get("WF_MOVES_PER_REQUEST") or d.moves_per_request),
+            seconds_per_request=float(e.get("WF_SECONDS_PER_REQUEST") or d.seconds_per_request),
             history=e.get("WF_HISTORY", "").lower() in ("1", "true", "yes", "on"),
             retention_days=float(e.get("WF_RETENTION_DAYS") or d.retention_days),
             tasks_emulator_host=e.get("CLOUD_TASKS_EMULATOR_HOST", ""),

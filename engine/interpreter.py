@@ -7,6 +7,7 @@ index, and runs forward to the next stop: a step to execute, a wait, or the thre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine._shape import Position, Shape, shape_of
@@ -127,9 +128,16 @@ def _descend(stmts: Section, path: tuple[str, ...]) -> Stmt | None:
 class _Run:
     """One call of ``resume`` or ``handle_event``: the workflow, its state and a tree cache."""
 
-    __slots__ = ("budget", "ctx", "moves", "running", "shape", "state", "tree", "wf")
+    __slots__ = ("budget", "ctx", "moves", "out_of_time", "running", "shape", "state", "tree", "wf")
 
-    def __init__(self, wf: Workflow, state: State, ctx: Any, budget: int | None) -> None:
+    def __init__(
+        self,
+        wf: Workflow,
+        state: State,
+        ctx: Any,
+        budget: int | None,
+        out_of_time: Callable[[], bool] | None = None,
+    ) -> None:
         self.wf = wf
         self.state = state
         self.ctx = ctx
@@ -137,6 +145,7 @@ class _Run:
         self.tree: Section | None = None
         self.moves = 0
         self.budget = budget
+        self.out_of_time = out_of_time
         self.running: list[Any] = [state.id, None, ""]
 
     # -- finding statements ---------------------------------------------------------------
@@ -413,7 +422,10 @@ class _Run:
             for th in list(state.threads):
                 if th.status is not _EXECUTING and th.status is not _RESUMING:
                     continue
-                if self.budget is not None and self.moves - start >= self.budget:
+                if self.moves > start and (
+                    (self.budget is not None and self.moves - start >= self.budget)
+                    or (self.out_of_time is not None and self.out_of_time())
+                ):
                     break
                 self.move(th)
                 moved = True
@@ -444,16 +456,24 @@ class _Run:
             state.error = ""
 
 
-def resume(wf: Workflow, state: State, ctx: Any = None, *, budget: int | None = None) -> None:
+def resume(
+    wf: Workflow,
+    state: State,
+    ctx: Any = None,
+    *,
+    budget: int | None = None,
+    out_of_time: Callable[[], bool] | None = None,
+) -> None:
     """Run every thread until each waits or ends; ``wf`` (data) and ``state`` change in place.
 
     Afterwards ``state.status`` is ``Waiting``, ``Finished``, or ``Resuming`` when a
-    ``budget`` of moves ran out first. A failing step raises :class:`StepFailed` after the
+    ``budget`` of moves ran out first, or ``out_of_time()`` (asked after every move, so the
+    engine itself reads no clock) said so. A failing step raises :class:`StepFailed` after the
     state recorded the error and attempt count (status ``Failed``); the next ``resume``
     runs the step again. Waits that began are set up (``setup`` of their handlers, with
     ``ctx``), waits that ended are torn down.
     """
-    _Run(wf, state, ctx, budget).run()
+    _Run(wf, state, ctx, budget, out_of_time).run()
 
 
 def handle_event(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -168,6 +169,7 @@ class Service:
         moves_per_request: int = 1000,
         history: bool = False,
         retention: timedelta = timedelta(days=30),
+        seconds_per_request: float = 20.0,
     ) -> None:
         self.store = store
         self.scheduler = scheduler
@@ -178,6 +180,8 @@ class Service:
         """Append a history entry per request (one more write each)."""
         self.retention = retention
         """How long a finished instance is kept before its TTL deletes it."""
+        self.seconds_per_request = seconds_per_request
+        """Resume time one request may spend before it commits and continues in a task."""
         self._locks = _KeyedLocks()
 
     # -- public operations ----------------------------------------------------------------
@@ -396,8 +400,9 @@ class Service:
         """Resume within the request budget; schedule a retry or a continuation as needed."""
         checkpoint = bool(getattr(cls, "checkpoint_every_step", False))
         budget = 1 if checkpoint else self.moves_per_request
+        deadline = time.monotonic() + self.seconds_per_request
         try:
-            resume(wf, state, ctx, budget=budget)
+            resume(wf, state, ctx, budget=budget, out_of_time=lambda: time.monotonic() > deadline)
         except StepFailed as e:
             policy = self.registry.retry_policy(cls, e.step)
             log(

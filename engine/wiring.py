@@ -33,6 +33,7 @@ def build(settings: Settings) -> HttpApp:
         scheduler,
         default_registry,
         moves_per_request=settings.moves_per_request,
+        seconds_per_request=settings.seconds_per_request,
         history=settings.history,
         retention=timedelta(days=settings.retention_days),
     )

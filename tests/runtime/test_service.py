@@ -144,6 +144,16 @@ def test_resume_past_the_budget_continues_in_a_task(harness: Harness) -> None:
     assert view["meta"]["status"] == "Finished" and view["state"]["n"] == 10
 
 
+def test_resume_past_the_time_budget_continues_in_a_task(harness: Harness) -> None:
+    harness.service.seconds_per_request = 0  # out of time after the first move
+    view = harness.create("counter", "c1", {"target": 5})
+    assert view["meta"]["status"] == "Resuming" and view["state"]["n"] == 0
+    assert [t.payload.kind for t in harness.scheduler.tasks.values()] == [TaskKind.RESUME]
+    harness.run_due()
+    view = harness.get("counter", "c1")
+    assert view["meta"]["status"] == "Finished" and view["state"]["n"] == 5
+
+
 def test_checkpoint_every_step_writes_once_per_step(harness: Harness) -> None:
     writes = harness.store.writes
     view = harness.create("checkpointed", "c1", {"target": 4})
