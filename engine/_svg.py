@@ -67,8 +67,9 @@ def _shape(n: Node, x: float, y: float) -> str:
     return f'<polygon points="{points}" {cls}/>'
 
 
-def to_svg(g: Graph) -> str:
-    """The graph as a standalone SVG document."""
+def to_svg(g: Graph, here: frozenset[str] = frozenset()) -> str:
+    """The graph as a standalone SVG document; nodes whose key is in ``here`` (where an
+    instance's threads sit, and the events they wait for) are outlined."""
     rows = _rows(g)
     per_row: dict[int, list[str]] = {}
     for n in g.nodes:
@@ -99,6 +100,7 @@ def to_svg(g: Graph) -> str:
         ".event{fill:#e6f4ea;stroke:#188038}.timeout{fill:#fce8e6;stroke:#c5221f}"
         ".decision,.loop{fill:#f3e8fd;stroke:#8430ce}.thread{fill:#e4f7fb;stroke:#12859e}"
         ".start{fill:#fff;stroke:#333}.end{fill:#333;stroke:#333}"
+        ".here>*:first-child{stroke:#d93025;stroke-width:3}"
         "line,path{stroke:#555;fill:none}.dashed{stroke-dasharray:5 4}.back{stroke:#8430ce}"
         "</style>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
@@ -130,6 +132,7 @@ def to_svg(g: Graph) -> str:
     for n in g.nodes:
         x, y = pos[n.id]
         shape, label = _shape(n, x, y), _label(n, x + _W / 2, y + _H / 2)
-        parts.append(f'<g id="{n.id}" data-row="{rows[n.id]}">{shape}{label}</g>')
+        mark = ' class="here"' if n.key and n.key in here else ""
+        parts.append(f'<g id="{n.id}" data-row="{rows[n.id]}"{mark}>{shape}{label}</g>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -24,6 +24,8 @@ class Node:
     """Text shown."""
     shape: str
     """start, end, step, wait, event, timeout, decision, loop, thread."""
+    key: str = ""
+    """The statement's name, or ``wait/event`` for an event ("" for start and end)."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,10 @@ class Graph:
     edges: list[Edge] = field(default_factory=list)
     """In creation order."""
 
-    def node(self, label: str, shape: str) -> str:
+    def node(self, label: str, shape: str, key: str = "") -> str:
         """Add a node; its id."""
         nid = f"n{len(self.nodes) + 1}"
-        self.nodes.append(Node(nid, label, shape))
+        self.nodes.append(Node(nid, label, shape, key))
         return nid
 
     def connect(self, exits: Exits, dst: str, style: str = "solid") -> None:
@@ -108,11 +110,11 @@ def _end(g: Graph, end: str) -> str:
 def _stmt(g: Graph, n: dict[str, Any], exits: Exits, loop: _Loop | None, end: str) -> Exits:
     kind = n["type"]
     if kind == "Step":
-        nid = g.node(n["name"], "step")
+        nid = g.node(n["name"], "step", n["name"])
         g.connect(exits, nid)
         return [(nid, "")]
     if kind in ("If", "Switch"):
-        nid = g.node(n["name"], "decision")
+        nid = g.node(n["name"], "decision", n["name"])
         g.connect(exits, nid)
         out: Exits = []
         for br in n["branches"]:
@@ -121,32 +123,32 @@ def _stmt(g: Graph, n: dict[str, Any], exits: Exits, loop: _Loop | None, end: st
             out.append((nid, "otherwise"))
         return out
     if kind == "For":
-        nid = g.node(n["name"], "loop")
+        nid = g.node(n["name"], "loop", n["name"])
         g.connect(exits, nid)
         inner = _Loop(nid)
         body_exits = _section(g, n["body"], [(nid, "repeat")], inner, end)
         g.connect(body_exits, nid, "back")
         return [(nid, "done"), *inner.breaks]
     if kind == "Wait":
-        nid = g.node(n["name"], "wait")
+        nid = g.node(n["name"], "wait", n["name"])
         g.connect(exits, nid)
         out = []
         for case in n["cases"]:
             if case["type"] == "Timeout":
                 label = f"{case['event']} ({human_duration(case['seconds'])})"
-                eid = g.node(label, "timeout")
+                eid = g.node(label, "timeout", f"{n['name']}/{case['event']}")
             else:
-                eid = g.node(case["event"], "event")
+                eid = g.node(case["event"], "event", f"{n['name']}/{case['event']}")
             g.connect([(nid, "")], eid)
             out += _section(g, case["body"], [(eid, "")], loop, end)
         return out
     if kind == "WaitFor":
-        nid = g.node(n["name"], "wait")
+        nid = g.node(n["name"], "wait", n["name"])
         g.connect(exits, nid)
         return [(nid, "")]
     if kind == "Go":
         label = f"{n['name']} (per id)" if n.get("per_id") else n["name"]
-        nid = g.node(label, "thread")
+        nid = g.node(label, "thread", n["name"])
         g.connect(exits, nid)
         thread_start = g.node(f"thread {n['name']}", "start")
         g.connect([(nid, "")], thread_start, "dashed")

@@ -218,7 +218,13 @@ class HttpApp:
         if fmt == "mermaid":
             return Text(to_mermaid(description), "text/plain")
         if fmt == "svg":
-            return Text(to_svg(build(description)), "image/svg+xml")
+            instance = request.args.get("instance")
+            here = (
+                self.service.positions(workflow, _name(instance, "instance id"))
+                if instance
+                else frozenset()
+            )
+            return Text(to_svg(build(description), here), "image/svg+xml")
         raise e.BadRequest(f"unknown graph format {fmt!r}: use mermaid, dot or svg")
 
     def _list(self, request: flask.Request, workflow: str) -> Any:

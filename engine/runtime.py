@@ -216,6 +216,17 @@ class Service:
             raise InstanceNotFound(workflow, id)
         return view(doc)
 
+    def positions(self, workflow: str, id: str) -> frozenset[str]:
+        """Where the instance's threads sit, and ``wait/event`` for each awaited event."""
+        self.registry.get(workflow)
+        doc = self.store.get(workflow, id)
+        if doc is None:
+            raise InstanceNotFound(workflow, id)
+        state = State.model_validate_json(doc.state)
+        here = {th.cur for th in state.threads if th.cur}
+        here |= {f"{w.wait}/{w.name}" for th in state.threads for w in th.waits}
+        return frozenset(here)
+
     def list(
         self,
         workflow: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from xml.etree import ElementTree
 
 import flask
 import pytest
@@ -16,8 +17,13 @@ from engine.testing import Harness
 
 
 @pytest.fixture
-def client() -> Iterator[FlaskClient]:
-    app = HttpApp(Harness().service, Settings(signing_secret="s"))
+def harness() -> Harness:
+    return Harness()
+
+
+@pytest.fixture
+def client(harness: Harness) -> Iterator[FlaskClient]:
+    app = HttpApp(harness.service, Settings(signing_secret="s"))
     flask_app = flask.Flask("test")
 
     @flask_app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
@@ -50,3 +56,19 @@ def test_routes_answer_each_format(client: FlaskClient) -> None:
     assert api["openapi"] == "3.1.0" and api["servers"] == [{"url": "http://localhost"}]
     assert client.get("/definition/pizza").get_json()["workflow"] == "pizza"
     assert client.get("/graph/nope").status_code == 404
+
+
+def test_svg_marks_where_an_instance_sits(client: FlaskClient, harness: Harness) -> None:
+    harness.create("pizza", "o1")
+    harness.send("pizza", "o1", "add", {"name": "a", "qty": 1})
+    harness.send("pizza", "o1", "submit")
+    svg = client.get("/graph/pizza?format=svg&instance=o1")
+    root = ElementTree.fromstring(svg.data)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    marked = sorted(
+        str(g.findtext("s:title", namespaces=ns))
+        for g in root.iterfind(".//s:g[@class='here']", ns)
+    )
+    assert marked == ["confirm", "confirm_timeout (10m)", "confirmation"]
+    assert client.get("/graph/pizza?format=svg&instance=nope").status_code == 404
+    assert client.get("/graph/pizza?format=svg&instance=bad%20id").status_code == 400
