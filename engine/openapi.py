@@ -50,9 +50,13 @@ class _Components:
         self.schemas: dict[str, Any] = {}
 
     def add(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
-        """Register ``schema`` as ``name``; its ``$ref``."""
-        self.schemas[name] = self.hoist(schema)
-        return {"$ref": f"#/components/schemas/{name}"}
+        """Register ``schema`` as ``name`` (``name2``, ... when taken); its ``$ref``."""
+        hoisted = self.hoist(schema)
+        target, n = name, 2
+        while target in self.schemas and self.schemas[target] != hoisted:
+            target, n = f"{name}{n}", n + 1
+        self.schemas[target] = hoisted
+        return {"$ref": f"#/components/schemas/{target}"}
 
     def hoist(self, schema: dict[str, Any]) -> dict[str, Any]:
         """``schema`` with its ``$defs`` moved to components (renamed on a clash)."""
@@ -102,14 +106,46 @@ def _events(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying (nothing was applied)",
+        "schema": {"type": "integer"},
+    }
+}
+
+_PAGE_SCHEMA = {
+    "type": "object",
+    "required": ["items", "next_cursor"],
+    "properties": {
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "status", "waiting", "positions", "updated_at"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "status": {"type": "string"},
+                    "waiting": {"type": "array", "items": {"type": "string"}},
+                    "positions": {"type": "array", "items": {"type": "string"}},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+        "next_cursor": {"type": ["string", "null"]},
+    },
+}
+
+
 def _errors(*codes: str) -> dict[str, Any]:
-    return {
-        code: {
+    out: dict[str, Any] = {}
+    for code in codes:
+        out[code] = {
             "description": _ERRORS[code],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
-        for code in codes
-    }
+        if code == "503":
+            out[code]["headers"] = _RETRY_AFTER
+    return out
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -123,12 +159,15 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
     """OpenAPI 3.1 for the workflow: create, get, list, history, each event, its pictures."""
     workflow = description["workflow"]
     comps = _Components()
-    comps.add("Data", description["schema"])
-    partial = copy.deepcopy(comps.schemas["Data"])
-    partial.pop("required", None)
-    comps.schemas["InitialData"] = partial
+    # The fixed names first, so a model of the same name in a user's schema gets renamed.
     comps.schemas["Error"] = _ERROR_SCHEMA
     comps.schemas["Instance"] = _INSTANCE_SCHEMA
+    comps.schemas["Data"] = comps.schemas["InitialData"] = {}
+    data = comps.hoist(description["schema"])
+    comps.schemas["Data"] = data
+    partial = copy.deepcopy(data)
+    partial.pop("required", None)
+    comps.schemas["InitialData"] = partial
     instance = _json({"$ref": "#/components/schemas/Instance"})
     base = f"/wf/{workflow}"
     paths: dict[str, Any] = {
@@ -179,7 +218,7 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
                 "responses": {
                     "200": {
                         "description": "A page of instances",
-                        "content": _json({"type": "object"}),
+                        "content": _json(_PAGE_SCHEMA),
                     },
                     **_errors("400", "404", "503"),
                 },
@@ -223,7 +262,7 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
                 op["responses"]["200"]["content"] = _json(out)
         else:
             op["requestBody"] = {"required": False, "content": _json({})}
-        paths[f"{base}/{{id}}/{event}"] = {"parameters": [_ID], "post": op}
+        paths.setdefault(f"{base}/{{id}}/{event}", {"parameters": [_ID]})["post"] = op
     paths[f"/definition/{workflow}"] = {
         "get": {
             "operationId": "definition",

@@ -53,3 +53,13 @@ def test_timeouts_are_not_http_events_and_no_defs_remain() -> None:
     initial = doc["components"]["schemas"]["InitialData"]
     assert create["application/json"]["schema"]["$ref"].endswith("/InitialData")
     assert "required" not in initial and "timeouts" in initial["properties"]
+
+
+def test_listing_shape_and_retry_after_are_declared() -> None:
+    doc = pizza_doc()
+    listing = doc["paths"]["/wf/pizza"]["get"]["responses"]
+    page = listing["200"]["content"]["application/json"]["schema"]
+    assert page["required"] == ["items", "next_cursor"]
+    assert "Retry-After" in listing["503"]["headers"]
+    add = doc["paths"]["/wf/pizza/{id}/add"]["post"]["responses"]
+    assert "Retry-After" in add["503"]["headers"] and "headers" not in add["409"]
