@@ -52,7 +52,7 @@ def run_once() -> None:
         raise AssertionError(f"benchmark workflow did not finish: {state.status}")
 
 
-def main(runs: int = 1000, rounds: int = 25) -> None:
+def main(runs: int = 200, rounds: int = 100) -> None:
     run_once()  # warm the per-class caches
     best = float("inf")
     for _ in range(rounds):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine._shape import Position, Shape, shape_of
+from engine._shape import Position, Shape, _shapes, shape_of
 from engine._steps import CURRENT_STEP, describe_exc, restore, snapshot
 from engine.dsl import (
     Break,
@@ -65,8 +65,16 @@ _WAITING_CONDITION = ThreadStatus.WAITING_CONDITION
 
 
 def new_state(id: str, workflow: str | Workflow) -> State:
-    """A fresh ``State`` for a new instance (``workflow`` is its name or a workflow object)."""
-    name = workflow if isinstance(workflow, str) else type(workflow).__name__
+    """A fresh ``State`` for a new instance (``workflow`` is its name or a workflow object).
+
+    Given a workflow object, its definition is validated here (once per class), so a malformed
+    definition fails before the instance exists.
+    """
+    if isinstance(workflow, str):
+        name = workflow
+    else:
+        shape_of(workflow)
+        name = type(workflow).__name__
     return State(id=id, workflow=name, threads=[Thread(id=MAIN_THREAD, name=MAIN_THREAD)])
 
 
@@ -128,7 +136,18 @@ def _descend(stmts: Section, path: tuple[str, ...]) -> Stmt | None:
 class _Run:
     """One call of ``resume`` or ``handle_event``: the workflow, its state and a tree cache."""
 
-    __slots__ = ("budget", "ctx", "moves", "out_of_time", "running", "shape", "state", "tree", "wf")
+    __slots__ = (
+        "budget",
+        "ctx",
+        "moves",
+        "next_step",
+        "out_of_time",
+        "running",
+        "shape",
+        "state",
+        "tree",
+        "wf",
+    )
 
     def __init__(
         self,
@@ -141,8 +160,10 @@ class _Run:
         self.wf = wf
         self.state = state
         self.ctx = ctx
-        self.shape: Shape = shape_of(wf)
+        self.shape: Shape = _shapes.get(type(wf)) or shape_of(wf)
         self.tree: Section | None = None
+        self.next_step: tuple[Thread, Step] | None = None
+        """The step a thread just stopped at, found in ``tree`` (valid while ``tree`` is)."""
         self.moves = 0
         self.budget = budget
         self.out_of_time = out_of_time
@@ -170,10 +191,23 @@ class _Run:
     def root_body(self, root: str, thread: Thread) -> Section:
         if root == MAIN_THREAD:
             return self.tree if self.tree is not None else self.definition()
-        go = self.find(root, thread, self.position_any(root, thread))
+        return self.go_body(root, thread.id, thread.parents, thread)
+
+    def go_body(self, go_name: str, tid: str, parents: list[str], thread: Thread) -> Section:
+        """The body that ``Go`` statement ``go_name`` gives thread ``tid``.
+
+        ``parents`` are the ids of the threads around it (outermost first): an enclosing
+        ``Go`` body is rebuilt for the thread that ran it, not for ``tid``.
+        """
+        pos = self.position_any(go_name, thread)
+        if pos.root == MAIN_THREAD:
+            outer = self.definition()
+        else:
+            outer = self.go_body(pos.root, parents[-1] if parents else "", parents[:-1], thread)
+        go = _descend(outer, pos.path)
         if type(go) is not Go:
-            raise StatementNotFound(self.state.id, root, thread.id)
-        return go.body(thread.id)
+            raise StatementNotFound(self.state.id, go_name, thread.id)
+        return go.body(tid)
 
     def position_any(self, name: str, thread: Thread) -> Position:
         pos = self.shape.positions.get(name)
@@ -214,6 +248,7 @@ class _Run:
                 fields["status"] = _EXECUTING
                 fields["cur"] = st.name
                 fields["pc"] = self.state.pc
+                self.next_step = (th, st)
                 return _STOP
             sig = self.exec(th, st)
             if sig != _NEXT:
@@ -258,11 +293,14 @@ class _Run:
         if t is For:
             return self.loop(th, st)  # type: ignore[arg-type]
         if t is Wait:
-            th.status = _WAITING_EVENT
-            th.cur = st.name  # type: ignore[assignment]
-            th.case = ""
-            th.pc = self.state.pc
-            th.waits = [_wait_event(c, th.cur) for c in st.cases]  # type: ignore[attr-defined]
+            name = st.name
+            th.__dict__.update(
+                status=_WAITING_EVENT,
+                cur=name,
+                case="",
+                pc=self.state.pc,
+                waits=[_wait_event(c, name) for c in st.cases],  # type: ignore[attr-defined, arg-type]
+            )
             return _STOP
         if t is WaitFor:
             th.status = _WAITING_CONDITION
@@ -270,7 +308,7 @@ class _Run:
             th.pc = self.state.pc
             return _STOP
         if t is Go:
-            self.start_thread(st)  # type: ignore[arg-type]
+            self.start_thread(th, st)  # type: ignore[arg-type]
             return _NEXT
         if t is Break:
             return _BREAK
@@ -292,11 +330,12 @@ class _Run:
                 return sig
         return _NEXT
 
-    def start_thread(self, st: Go) -> None:
+    def start_thread(self, parent: Thread, st: Go) -> None:
         tid = str(st.id_fn()) if st.id_fn is not None else str(st.name)
         if self.state.thread(tid) is not None:
             raise ThreadExists(self.state.id, tid)
-        self.state.threads.append(Thread(id=tid, name=str(st.name)))
+        parents = [] if parent.id == MAIN_THREAD else [*parent.parents, parent.id]
+        self.state.threads.append(Thread(id=tid, name=str(st.name), parents=parents))
 
     # -- moves ------------------------------------------------------------------------------
 
@@ -319,6 +358,7 @@ class _Run:
         finally:
             running[1] = None
             self.tree = None
+            self.next_step = None
         if th.attempts:
             th.attempts = 0
             th.error = ""
@@ -335,10 +375,14 @@ class _Run:
             if pos is None or pos.root != th.name:
                 pos = self.position(cur, th)
             if th.status is _EXECUTING:
-                st = _descend(self.root_body(pos.root, th), pos.path)
-                if type(st) is not Step:
-                    raise StatementNotFound(self.state.id, cur, th.id)
-                self.call_user(th, cur, st.action)
+                nxt = self.next_step
+                if nxt is not None and nxt[0] is th:
+                    st: Stmt | None = nxt[1]
+                else:
+                    st = _descend(self.root_body(pos.root, th), pos.path)
+                    if type(st) is not Step:
+                        raise StatementNotFound(self.state.id, cur, th.id)
+                self.call_user(th, cur, st.action)  # type: ignore[union-attr]
                 th.__dict__["status"] = _RESUMING
             sig = self.run_body(th, self.root_body(pos.root, th), pos.path, 0)
         else:
@@ -350,7 +394,8 @@ class _Run:
         if th.id == MAIN_THREAD:
             for t in self.state.threads:
                 for w in t.waits:
-                    w.status = WaitStatus.TEARDOWN
+                    if w.status is WaitStatus.WAITING:  # one never set up needs no teardown
+                        w.status = WaitStatus.TEARDOWN
             self.teardown_waits()
             self.state.threads = []
             self.state.status = WorkflowStatus.FINISHED
@@ -525,10 +570,8 @@ def handle_event(
         restore(wf, snap)
         raise HandlerFailed(state.id, event, describe_exc(e)) from e
     for other in th.waits:
-        other.status = WaitStatus.TEARDOWN
-    w.handled = True
-    th.status = _RESUMING
-    th.case = event
-    state.pc += 1
-    state.status = WorkflowStatus.RESUMING
+        other.__dict__["status"] = WaitStatus.TEARDOWN
+    w.__dict__["handled"] = True
+    th.__dict__.update(status=_RESUMING, case=event)
+    state.__dict__.update(pc=state.pc + 1, status=WorkflowStatus.RESUMING)
     return output

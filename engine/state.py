@@ -101,6 +101,10 @@ class Thread(_Model):
     """Unique id within the instance (``_main``, the Go name, or its ``WithID`` id)."""
     name: str
     """The ``Go`` statement that started it (``_main`` for the main thread)."""
+    parents: list[str] = Field(default_factory=list)
+    """Ids of the threads whose ``Go`` statements led to this one, outermost first, the main
+    thread left out (empty unless ``Go`` statements nest): a nested body function gets its
+    own thread's id, and each enclosing body is rebuilt with the id it ran with."""
     status: ThreadStatus = ThreadStatus.RESUMING
     """What the thread does next."""
     cur: str = ""

@@ -25,6 +25,8 @@ class Driver:
 
     def save(self, wf: Workflow, state: State) -> None:
         self.data, self.state = wf.model_dump_json(), state.model_dump_json()
+        assert State.model_validate_json(self.state).model_dump_json() == self.state
+        assert self.cls.model_validate_json(self.data).model_dump_json() == self.data
 
     def resume(self) -> State:
         wf, state = self.load()
