@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine._shape import build_shape
+from engine._shape import build_shape, go_body
 from engine._signature import signature_of
 from engine.dsl import (
+    Branch,
     Break,
     Continue,
+    Default,
     For,
     Go,
     If,
@@ -69,7 +71,7 @@ def _stmt(st: object) -> dict[str, Any]:
             "type": kind,
             "name": st.name,
             "branches": [
-                {"name": br.name, "else": br.cond is True, "body": _section(br.body)}
+                {"name": br.name, "else": _is_else(st, br), "body": _section(br.body)}
                 for br in st.branches
             ],
         }
@@ -84,7 +86,7 @@ def _stmt(st: object) -> dict[str, Any]:
             "type": "Go",
             "name": st.name,
             "per_id": st.id_fn is not None,
-            "body": _section(st.body()),
+            "body": _section(go_body(st)),
         }
     if isinstance(st, Break):
         return {"type": "Break"}
@@ -93,6 +95,13 @@ def _stmt(st: object) -> dict[str, Any]:
     if isinstance(st, Return):
         return {"type": "Return"}
     raise TypeError(f"not a statement: {st!r}")
+
+
+def _is_else(st: If | Switch, br: Branch) -> bool:
+    """Whether ``br`` is the branch taken when no other is (``Else`` or ``Default``)."""
+    if isinstance(st, If):
+        return st.has_else and br is st.branches[-1]
+    return isinstance(br, Default)
 
 
 def _case(c: WaitCase) -> dict[str, Any]:

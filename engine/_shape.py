@@ -14,6 +14,7 @@ from engine._signature import signature_of
 from engine.dsl import (
     Break,
     Continue,
+    Default,
     For,
     Go,
     If,
@@ -138,7 +139,7 @@ def _walk(
             name = _name(shape, st, st.name, Position("Go", root, (*path, str(st.name))), wf)
             if name == MAIN_THREAD:
                 raise DefinitionError(f"{MAIN_THREAD!r} is reserved", statement=name)
-            _walk(shape, st.body(), name, (), 0, name, wf)
+            _walk(shape, go_body(st), name, (), 0, name, wf)
         elif isinstance(st, Break | Continue):
             if loops == 0:
                 place = f"inside {where!r}" if where else "at the top level"
@@ -198,6 +199,22 @@ def _walk_cases(
         _walk(shape, case.body, root, (*sub, event), loops, f"{name}/{event}", wf)
 
 
+def go_body(st: Go) -> Section:
+    """A ``Go`` statement's body as validation and descriptions see it.
+
+    A body function is called with the id ``""`` here (no thread exists yet); its statement
+    names must not depend on the id, and it must not fail for that id.
+    """
+    try:
+        return st.body()
+    except Exception as e:
+        raise DefinitionError(
+            "the Go body function failed when called with the thread id '' to read its "
+            f"statements (build statements without using the id; use it inside steps): {e!r}",
+            statement=str(st.name),
+        ) from e
+
+
 def _flow(stmts: Iterable[object]) -> set[str]:
     """How control can leave ``stmts`` without passing a step or a wait."""
     out: set[str] = set()
@@ -222,7 +239,7 @@ def _exits(st: object) -> set[str]:
         out: set[str] = set()
         for br in st.branches:
             out |= _flow(br.body)
-        has_else = st.has_else if isinstance(st, If) else st.branches[-1].cond is True
+        has_else = st.has_else if isinstance(st, If) else isinstance(st.branches[-1], Default)
         return out if has_else else out | {_NEXT}
     if isinstance(st, For):
         return {_NEXT} | (_flow(st.body) & {_RETURN})

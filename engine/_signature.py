@@ -29,8 +29,37 @@ _cache: dict[object, EventSignature] = {}
 
 def _key(fn: Callable[..., Any]) -> object:
     # definition() builds fresh bound methods and closures every time; their code is stable.
+    # Closures from one factory share their code but not their types: the annotations tell.
     func = getattr(fn, "__func__", fn)
-    return getattr(func, "__code__", func)
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return func
+    try:
+        return code, tuple(getattr(func, "__annotations__", {}).items())
+    except TypeError:  # an unhashable annotation
+        return func
+
+
+def _namespace(owner: object) -> dict[str, Any] | None:
+    """Names a method's string annotations may use besides its module's globals: the
+    namespace its class was defined in (e.g. a function body) and the class body itself."""
+    if owner is None:
+        return None
+    cls = type(owner)
+    ns: dict[str, Any] = {}
+    parent = getattr(cls, "__pydantic_parent_namespace__", None)
+    if parent:
+        try:  # pydantic keeps it as weak references
+            from pydantic._internal._model_construction import unpack_lenient_weakvaluedict
+
+            ns.update(unpack_lenient_weakvaluedict(parent) or {})
+        except ImportError:
+            pass
+    for base in reversed(cls.__mro__):
+        ns.update({k: v for k, v in vars(base).items() if isinstance(v, type)})
+    # A method may name its own class, which is not bound yet while a class decorator runs.
+    ns[cls.__name__] = cls
+    return ns
 
 
 def signature_of(fn: Callable[..., Any], event: str = "") -> EventSignature:
@@ -53,10 +82,7 @@ def _read(fn: Callable[..., Any], event: str) -> EventSignature:
             "an OnEvent function takes at most one parameter (the input)", statement=event
         )
     try:
-        owner = getattr(fn, "__self__", None)
-        # A method may name its own class, which is not bound yet while a class decorator runs.
-        local = {type(owner).__name__: type(owner)} if owner is not None else None
-        hints = typing.get_type_hints(fn, localns=local)
+        hints = typing.get_type_hints(fn, localns=_namespace(getattr(fn, "__self__", None)))
     except Exception as e:  # NameError for unresolvable string annotations, among others
         raise DefinitionError(
             f"cannot resolve the type annotations of the OnEvent function: {e}", statement=event

@@ -217,6 +217,23 @@ class HandlerFailed(WorkflowError):
         )
 
 
+class SetupFailed(WorkflowError):
+    """A custom handler's ``setup`` raised while a wait began: the wait is not set up, and
+    the runtime applies nothing (a retry sets it up again)."""
+
+    code = "setup_failed"
+
+    def __init__(self, instance_id: str, wait: str, event: str, cause: str) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: setting up event {event!r} of wait {wait!r} failed: "
+            f"{cause}",
+            instance_id=instance_id,
+            wait=wait,
+            event=event,
+            cause=cause,
+        )
+
+
 class InvalidState(WorkflowError):
     """A stored state or data document does not parse, or a repair would break it."""
 

@@ -31,6 +31,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.InstanceTooLarge: 422,
     e.Contention: 503,
     e.Unavailable: 503,
+    e.SetupFailed: 503,
 }
 """HTTP status per error class; a class not listed (a bug in a workflow's code, such as
 ``TooManyMoves`` or ``DefinitionError``) maps through its bases, else to 500."""

@@ -8,6 +8,7 @@ index, and runs forward to the next stop: a step to execute, a wait, or the thre
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from engine._shape import Position, Shape, _shapes, shape_of
@@ -34,6 +35,7 @@ from engine.errors import (
     AmbiguousEvent,
     EventNotAwaited,
     HandlerFailed,
+    SetupFailed,
     StaleCallback,
     StatementNotFound,
     StepFailed,
@@ -434,7 +436,13 @@ class _Run:
                     case = self.case_of(th, w)
                     if case is None:
                         raise StatementNotFound(self.state.id, f"{w.wait}/{w.name}", th.id)
-                    w.setup_data = str(case.handler.setup(self.ctx, self.request(th, w)))
+                    try:
+                        data = case.handler.setup(self.ctx, self.request(th, w))
+                    except WorkflowError:
+                        raise
+                    except Exception as e:
+                        raise SetupFailed(self.state.id, w.wait, w.name, describe_exc(e)) from e
+                    w.setup_data = str(data)
                     w.status = WaitStatus.WAITING
 
     def teardown_waits(self) -> None:
@@ -446,7 +454,10 @@ class _Run:
                 if w.kind != "OnEvent":  # OnEvent's teardown does nothing
                     case = self.case_of(th, w)
                     if case is not None:  # the code no longer has it: nothing to call
-                        case.handler.teardown(self.ctx, self.request(th, w), w.handled)
+                        # Best effort (DESIGN 2.1): a failing teardown must not keep a wait
+                        # that is over alive, or the instance could never move again.
+                        with suppress(Exception):
+                            case.handler.teardown(self.ctx, self.request(th, w), w.handled)
             th.waits = [w for w in th.waits if w.status is not WaitStatus.TEARDOWN]
 
     def run(self) -> None:

@@ -39,8 +39,8 @@ class Driver:
     def event(self, name: str, input: Any = None, **kw: Any) -> Any:
         wf, state = self.load()
         out = handle_event(wf, state, name, input, ctx=self.ctx, **kw)
-        resume(wf, state, self.ctx)
         self.save(wf, state)
+        self.resume()
         return out
 
     @property
