@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from engine._signature import call_event_fn
 from engine.state import CallbackRequest
@@ -19,6 +19,8 @@ from engine.state import CallbackRequest
 
 class Workflow(BaseModel):
     """Base class of workflows: the model's fields are the data, ``definition()`` the code."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # JSON has no NaN or Infinity
 
     def definition(self) -> Section:
         """The workflow's statements, built from the current data."""

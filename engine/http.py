@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import time
 import traceback
 from collections.abc import Callable
@@ -71,6 +72,18 @@ def _name(value: str, what: str) -> str:
         raise e.BadRequest(
             f"invalid {what} {value!r}: use letters, digits, '_', '.', '-' (at most 100)"
         )
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; stored, they would come back as null and break the data.
+    raise e.BadRequest(f"malformed JSON body: {name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise e.BadRequest(f"malformed JSON body: {text[:40]} is too large a number")
     return value
 
 
@@ -147,9 +160,11 @@ class HttpApp:
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise e.BadRequest(f"malformed JSON body: {err}") from err
+        except RecursionError as err:
+            raise e.BadRequest("malformed JSON body: nested too deeply") from err
 
     # -- api routes -----------------------------------------------------------------------
 

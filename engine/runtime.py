@@ -468,6 +468,11 @@ class Service:
     ) -> Change:
         """The new document, and its history entry when history is kept (or ``record``)."""
         doc = self._document(old, state.workflow, wf, state, ctx.now)
+        try:  # a value JSON cannot carry (e.g. NaN) would be stored as null and break the data
+            type(wf).model_validate_json(doc.data)
+        except ValidationError as e:
+            errors = e.errors(include_url=False, include_context=False, include_input=False)
+            raise InvalidData(state.workflow, [dict(x) for x in errors]) from e
         size = len(doc.state) + len(doc.data)
         if size > MAX_DOCUMENT_BYTES:
             raise InstanceTooLarge(state.id, size, MAX_DOCUMENT_BYTES)
