@@ -43,6 +43,9 @@ class Settings:
     retention_days: float = 30
     """Days a finished instance is kept before the Firestore TTL deletes it
     (``WF_RETENTION_DAYS``)."""
+    history_retention_days: float = 365
+    """Days a history entry is kept before the Firestore TTL deletes it
+    (``WF_HISTORY_RETENTION_DAYS``)."""
     tasks_emulator_host: str = ""
     """host:port of a Cloud Tasks emulator (``CLOUD_TASKS_EMULATOR_HOST``); when set, the
     Cloud Tasks client talks to it over an insecure channel."""
@@ -77,6 +80,9 @@ class Settings:
             seconds_per_request=float(e.get("WF_SECONDS_PER_REQUEST") or d.seconds_per_request),
             history=e.get("WF_HISTORY", "").lower() in ("1", "true", "yes", "on"),
             retention_days=float(e.get("WF_RETENTION_DAYS") or d.retention_days),
+            history_retention_days=float(
+                e.get("WF_HISTORY_RETENTION_DAYS") or d.history_retention_days
+            ),
             tasks_emulator_host=e.get("CLOUD_TASKS_EMULATOR_HOST", ""),
             firestore_emulator_host=e.get("FIRESTORE_EMULATOR_HOST", ""),
         )

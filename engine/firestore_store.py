@@ -120,11 +120,14 @@ class FirestoreStore:
     def _history_ref(ref: Any, seq: int) -> Any:
         return ref.collection("history").document(f"{seq:012d}")
 
-    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
+    def history(
+        self, workflow: str, id: str, *, after: int = 0, upto: int, limit: int = 50
+    ) -> HistoryPage:
         q = (
             self._ref(workflow, id)
             .collection("history")
             .where(filter=FieldFilter("seq", ">", after))
+            .where(filter=FieldFilter("seq", "<=", upto))
             .order_by("seq")
             .limit(limit + 1)
         )

@@ -215,11 +215,9 @@ class HttpApp:
         return self._event(request, workflow, id, parts[3])
 
     def _history(self, request: flask.Request, workflow: str, id: str) -> Any:
-        self.service.get(workflow, id)
         after = _int_arg(request, "after", 0, 0, 2**62)
         limit = _int_arg(request, "limit", 50, 1, MAX_PAGE_SIZE)
-        page = self.service.store.history(workflow, id, after=after, limit=limit)
-        return page.model_dump(mode="json")
+        return self.service.history(workflow, id, after=after, limit=limit).model_dump(mode="json")
 
     def _picture(self, request: flask.Request, kind: str, workflow: str) -> Any:
         description = describe_workflow(self.service.registry.get(workflow), workflow)

@@ -48,7 +48,7 @@ from engine.scheduler import (
     task_name,
 )
 from engine.state import CallbackRequest, State, ThreadStatus, WaitStatus, WorkflowStatus
-from engine.store import Change, HistoryEntry, InstanceDoc, Page, Store, utcnow
+from engine.store import Change, HistoryEntry, HistoryPage, InstanceDoc, Page, Store, utcnow
 
 R = TypeVar("R")
 
@@ -170,16 +170,19 @@ class Service:
         history: bool = False,
         retention: timedelta = timedelta(days=30),
         seconds_per_request: float = 20.0,
+        history_retention: timedelta = timedelta(days=365),
     ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.registry = registry if registry is not None else default_registry
         self.clock = clock
         self.moves_per_request = moves_per_request
-        self.history = history
+        self.keep_history = history
         """Append a history entry per request (one more write each)."""
         self.retention = retention
         """How long a finished instance is kept before its TTL deletes it."""
+        self.history_retention = history_retention
+        """How long a history entry is kept before its TTL deletes it."""
         self.seconds_per_request = seconds_per_request
         """Resume time one request may spend before it commits and continues in a task."""
         self._locks = _KeyedLocks()
@@ -215,6 +218,14 @@ class Service:
         if doc is None:
             raise InstanceNotFound(workflow, id)
         return view(doc)
+
+    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
+        """A page of the instance's history, oldest first; ``InstanceNotFound`` if none."""
+        self.registry.get(workflow)
+        doc = self.store.get(workflow, id)
+        if doc is None:
+            raise InstanceNotFound(workflow, id)
+        return self.store.history(workflow, id, after=after, upto=doc.history_seq, limit=limit)
 
     def positions(self, workflow: str, id: str) -> frozenset[str]:
         """Where the instance's threads sit, and ``wait/event`` for each awaited event."""
@@ -476,7 +487,7 @@ class Service:
         size = len(doc.state) + len(doc.data)
         if size > MAX_DOCUMENT_BYTES:
             raise InstanceTooLarge(state.id, size, MAX_DOCUMENT_BYTES)
-        if not (self.history if record is None else record):
+        if not (self.keep_history if record is None else record):
             return Change(doc)
         doc.history_seq += 1
         entry = HistoryEntry(
@@ -490,6 +501,7 @@ class Service:
             status=state.status.value,
             error=state.error,
             actor=actor,
+            expires_at=ctx.now + self.history_retention,
         )
         return Change(doc, (entry,))
 

@@ -105,6 +105,9 @@ class HistoryEntry(BaseModel):
     """The instance's error afterwards (e.g. a failed step)."""
     actor: str = ""
     """Who asked, when known (repairs)."""
+    expires_at: datetime | None = None
+    """When the entry may be deleted (the Firestore TTL field of the ``history`` collection
+    group; TTL does not delete a deleted instance's subcollection, so entries carry their own)."""
 
 
 @dataclass(frozen=True)
@@ -172,8 +175,11 @@ class Store(Protocol):
         """The document, or None."""
         ...
 
-    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
-        """History entries with ``seq > after``, oldest first."""
+    def history(
+        self, workflow: str, id: str, *, after: int = 0, upto: int, limit: int = 50
+    ) -> HistoryPage:
+        """History entries with ``after < seq <= upto``, oldest first (``upto``: the instance's
+        ``history_seq``, so entries left by an earlier instance with the same id never show)."""
         ...
 
     def list(

@@ -46,7 +46,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._docs: dict[tuple[str, str], str] = {}
-        self._history: dict[tuple[str, str], list[str]] = {}
+        self._history: dict[tuple[str, str], dict[int, str]] = {}
         self._mu = threading.Lock()
         self.reads = 0
         """Document reads so far."""
@@ -73,16 +73,19 @@ class MemoryStore:
                     self._docs[key] = change.doc.model_dump_json()
                 self.writes += 1
                 for entry in change.history:
-                    self._history.setdefault(key, []).append(entry.model_dump_json())
+                    self._history.setdefault(key, {})[entry.seq] = entry.model_dump_json()
                     self.writes += 1
             return result
         raise Contention(workflow, id, 50)
 
-    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
+    def history(
+        self, workflow: str, id: str, *, after: int = 0, upto: int, limit: int = 50
+    ) -> HistoryPage:
         with self._mu:
-            raws = list(self._history.get((workflow, id), []))
-        entries = [HistoryEntry.model_validate_json(r) for r in raws]
-        entries = [e for e in entries if e.seq > after]
+            kept = dict(self._history.get((workflow, id), {}))
+        entries = [
+            HistoryEntry.model_validate_json(kept[s]) for s in sorted(kept) if after < s <= upto
+        ]
         return HistoryPage.of(entries, limit)
 
     def get(self, workflow: str, id: str) -> InstanceDoc | None:
@@ -178,6 +181,10 @@ class Harness:
     def get(self, workflow: str, id: str) -> dict[str, Any]:
         """The instance's view."""
         return self.service.get(workflow, id)
+
+    def history(self, workflow: str, id: str, *, after: int = 0, limit: int = 50) -> HistoryPage:
+        """A page of the instance's history, oldest first."""
+        return self.service.history(workflow, id, after=after, limit=limit)
 
     def run_due(self) -> int:
         """Run every task due now (and those they make due now); returns how many ran."""

@@ -36,6 +36,7 @@ def build(settings: Settings) -> HttpApp:
         seconds_per_request=settings.seconds_per_request,
         history=settings.history,
         retention=timedelta(days=settings.retention_days),
+        history_retention=timedelta(days=settings.history_retention_days),
     )
     return HttpApp(service, settings)
 

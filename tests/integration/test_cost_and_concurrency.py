@@ -101,7 +101,12 @@ def test_history_adds_one_write_in_the_same_commit(firestore_env: str) -> None:
     api.counts.clear()
     service.send("pizza", "o1", "add", {"name": "margherita", "qty": 1})
     assert (api.counts["reads"], api.counts["writes"], api.counts["commit"]) == (1, 2, 1)
-    assert [e.name for e in service.store.history("pizza", "o1").items] == ["", "add"]
+    assert [e.name for e in service.history("pizza", "o1").items] == ["", "add"]
+    # The TTL deletes the document but not its history; a new order o1 starts clean.
+    assert isinstance(service.store, FirestoreStore)
+    service.store._ref("pizza", "o1").delete()
+    service.create("pizza", "o1", None)
+    assert [(e.seq, e.kind) for e in service.history("pizza", "o1").items] == [(1, "create")]
 
 
 def test_checkpointing_costs_one_write_per_step(firestore_env: str) -> None:

@@ -41,7 +41,7 @@ class Flaky(Workflow):
 @pytest.fixture
 def h() -> Harness:
     harness = Harness()
-    harness.service.history = True
+    harness.service.keep_history = True
     return harness
 
 
@@ -54,11 +54,11 @@ def confirmed(h: Harness) -> None:
 
 def unchanged(h: Harness, bad: Any, error: type[WorkflowError]) -> None:
     before = h.get("pizza", "o1")
-    history = h.store.history("pizza", "o1").items
+    history = h.history("pizza", "o1").items
     with pytest.raises(error):
         bad()
     assert h.get("pizza", "o1") == before
-    assert h.store.history("pizza", "o1").items == history
+    assert h.history("pizza", "o1").items == history
 
 
 def test_replace_data_is_validated_and_resumes(h: Harness) -> None:
@@ -69,7 +69,7 @@ def test_replace_data_is_validated_and_resumes(h: Harness) -> None:
     view = admin.replace_data("pizza", "o1", {"paid_amount": 10}, actor="ops@example.com")
     assert view["state"]["paid_amount"] == 10
     assert [t["id"] for t in view["meta"]["threads"]] == ["_main", "payment thread"]
-    last = h.store.history("pizza", "o1").items[-1]
+    last = h.history("pizza", "o1").items[-1]
     assert (last.kind, last.name, last.actor) == ("repair", "replace_data", "ops@example.com")
     for event, body in [("start_cooking", {"cook_name": "c"}), ("cooked", None)]:
         h.send("pizza", "o1", event, body)
@@ -146,7 +146,7 @@ def test_cancel_makes_timers_stale_and_purge_deletes(h: Harness) -> None:
     admin.purge("pizza", "o1")
     with pytest.raises(InstanceNotFound):
         h.get("pizza", "o1")
-    assert h.store.history("pizza", "o1").items == []
+    assert h.store.history("pizza", "o1", upto=10**9).items == []
 
 
 def test_history_records_each_request_in_the_same_commit(h: Harness) -> None:
@@ -154,8 +154,22 @@ def test_history_records_each_request_in_the_same_commit(h: Harness) -> None:
     h.create("pizza", "o1")
     h.send("pizza", "o1", "add", {"name": "a", "qty": 1})
     assert h.store.writes - writes == 4  # (document + history entry) per request
-    entries = h.store.history("pizza", "o1").items
+    entries = h.history("pizza", "o1").items
     assert [(e.seq, e.kind, e.name) for e in entries] == [(1, "create", ""), (2, "event", "add")]
     assert entries[1].output and '"qty": 1' in entries[1].output and entries[1].moves > 0
-    page = h.store.history("pizza", "o1", after=1, limit=1)
+    page = h.history("pizza", "o1", after=1, limit=1)
     assert [e.seq for e in page.items] == [2] and page.next_cursor is None
+
+
+def test_history_entries_expire_and_an_id_used_again_starts_a_clean_history(h: Harness) -> None:
+    h.create("pizza", "o1")
+    h.send("pizza", "o1", "add", {"name": "a", "qty": 1})
+    h.send("pizza", "o1", "add", {"name": "b", "qty": 1})
+    first = h.history("pizza", "o1").items
+    assert all(e.expires_at == e.at + h.service.history_retention for e in first)
+    # The instance's TTL deletes its document; its history subcollection stays behind.
+    del h.store._docs[("pizza", "o1")]
+    h.create("pizza", "o1")
+    again = h.history("pizza", "o1").items
+    assert [(e.seq, e.kind) for e in again] == [(1, "create")]
+    assert again[0].at >= first[-1].at

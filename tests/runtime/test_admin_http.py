@@ -95,7 +95,7 @@ def test_repairs_over_http(tasks: FlaskClient, harness: Harness) -> None:
 
 def test_repairs_are_recorded_with_the_actor(tasks: FlaskClient, harness: Harness) -> None:
     tasks.post("/admin/wf/pizza/o1/data", json={"status": "vip"}, headers=AUTH)
-    (entry,) = harness.store.history("pizza", "o1").items
+    (entry,) = harness.history("pizza", "o1").items
     assert (entry.kind, entry.name, entry.actor) == ("repair", "replace_data", "alice")
     assert '"vip"' in entry.input
 
