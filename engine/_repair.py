@@ -11,13 +11,12 @@ from typing import Any
 from engine._shape import STOP_KINDS, shape_of
 from engine.dsl import Wait, Workflow
 from engine.errors import InvalidRepair, WorkflowFinished
-from engine.interpreter import _Run
+from engine.interpreter import _Run, _wait_event
 from engine.state import (
     MAIN_THREAD,
     State,
     Thread,
     ThreadStatus,
-    WaitEvent,
     WaitStatus,
     WorkflowStatus,
 )
@@ -32,7 +31,8 @@ def _thread(state: State, thread_id: str) -> Thread:
     return th
 
 
-def _not_finished(state: State) -> None:
+def require_running(state: State) -> None:
+    """Refuse a repair of a finished (or cancelled) instance."""
     if state.status is WorkflowStatus.FINISHED:
         raise WorkflowFinished(state.id)
 
@@ -46,7 +46,7 @@ def _tear_down(wf: Workflow, state: State, ctx: Any, threads: list[Thread]) -> N
 
 def goto(wf: Workflow, state: State, thread_id: str, statement: str, ctx: Any = None) -> None:
     """Put a thread on ``statement`` (a step, wait or WaitFor of that thread's body)."""
-    _not_finished(state)
+    require_running(state)
     th = _thread(state, thread_id)
     shape = shape_of(wf, wf.definition(), refresh=True)
     pos = shape.positions.get(statement)
@@ -71,13 +71,13 @@ def goto(wf: Workflow, state: State, thread_id: str, statement: str, ctx: Any = 
     else:
         assert isinstance(target, Wait)
         th.status = ThreadStatus.WAITING_EVENT
-        th.waits = [WaitEvent(name=c.event, wait=statement) for c in target.cases]
+        th.waits = [_wait_event(c, statement) for c in target.cases]
     state.status, state.error = WorkflowStatus.RESUMING, ""
 
 
 def add_thread(wf: Workflow, state: State, thread_id: str, go: str) -> None:
     """Start a thread running the body of the ``Go`` statement ``go``."""
-    _not_finished(state)
+    require_running(state)
     if state.thread(thread_id) is not None:
         raise InvalidRepair(state.id, f"thread {thread_id!r} exists already")
     pos = shape_of(wf, wf.definition(), refresh=True).positions.get(go)
@@ -90,7 +90,7 @@ def add_thread(wf: Workflow, state: State, thread_id: str, go: str) -> None:
 
 def remove_thread(wf: Workflow, state: State, thread_id: str, ctx: Any = None) -> None:
     """Stop a (non-main) thread, tearing down its waits."""
-    _not_finished(state)
+    require_running(state)
     if thread_id == MAIN_THREAD:
         raise InvalidRepair(state.id, "the main thread cannot be removed: cancel the instance")
     th = _thread(state, thread_id)
@@ -102,7 +102,7 @@ def remove_thread(wf: Workflow, state: State, thread_id: str, ctx: Any = None) -
 
 def retry_now(state: State) -> None:
     """Make failed steps run again at the next resume, with a fresh retry count."""
-    _not_finished(state)
+    require_running(state)
     failed = [t for t in state.threads if t.attempts > 0]
     if not failed:
         raise InvalidRepair(state.id, "no step has failed: nothing to retry")
@@ -114,7 +114,7 @@ def retry_now(state: State) -> None:
 
 def cancel(wf: Workflow, state: State, reason: str, ctx: Any = None) -> None:
     """End the instance now: every wait is torn down, so its timers become stale."""
-    _not_finished(state)
+    require_running(state)
     _tear_down(wf, state, ctx, state.threads)
     state.threads = []
     state.pc += 1

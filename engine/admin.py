@@ -58,6 +58,7 @@ class Admin:
         """Replace data fields (validated against the workflow's model), then resume."""
 
         def repair(cls: type[Workflow], wf: Workflow, state: State, ctx: TxContext) -> Workflow:
+            _repair.require_running(state)  # a finished instance's data is its final record
             unknown = sorted(set(fields) - set(cls.model_fields))
             if unknown:
                 raise InvalidRepair(id, f"unknown data fields {unknown}")

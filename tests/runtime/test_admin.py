@@ -87,6 +87,12 @@ def test_goto_moves_a_thread_to_a_named_statement(h: Harness) -> None:
     view = admin.goto("pizza", "o1", "_main", "delivery")
     main = next(t for t in view["meta"]["threads"] if t["id"] == "_main")
     assert main["cur"] == "delivery" and main["status"] == "WaitingEvent"
+    waits = [(w["name"], w["kind"], w["status"]) for w in main["waits"]]
+    assert waits == [
+        ("delivered", "OnEvent", "Waiting"),
+        ("delivered_timeout", "Timeout", "Waiting"),
+    ]
+    assert any("delivered_timeout" in name for name in h.scheduler.tasks)  # its timer is set
     h.send("pizza", "o1", "delivered")  # the moved thread accepts the wait's event
     h.send("pizza", "o1", "confirm_payment", PAYMENT)
     assert h.get("pizza", "o1")["state"]["status"] == "completed"
@@ -173,3 +179,10 @@ def test_history_entries_expire_and_an_id_used_again_starts_a_clean_history(h: H
     again = h.history("pizza", "o1").items
     assert [(e.seq, e.kind) for e in again] == [(1, "create")]
     assert again[0].at >= first[-1].at
+
+
+def test_a_finished_instance_cannot_have_its_data_replaced(h: Harness) -> None:
+    confirmed(h)
+    admin = Admin(h.service)
+    admin.cancel("pizza", "o1")
+    unchanged(h, lambda: admin.replace_data("pizza", "o1", {"status": "again"}), WorkflowFinished)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,6 +100,30 @@ def test_repairs_are_recorded_with_the_actor(tasks: FlaskClient, harness: Harnes
     (entry,) = harness.history("pizza", "o1").items
     assert (entry.kind, entry.name, entry.actor) == ("repair", "replace_data", "alice")
     assert '"vip"' in entry.input
+
+
+def _token(claims: dict[str, Any]) -> str:
+    part = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"Bearer eyJhbGciOiJSUzI1NiJ9.{part}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "actor"),
+    [
+        (_token({"email": "ops@example.com", "aud": "x"}), "ops@example.com"),
+        (_token({"sub": "123"}), "alice"),  # no e-mail in the token: the header names who
+        ("Bearer not-a-jwt", "alice"),
+        ("Bearer a.%%%.c", "alice"),
+    ],
+)
+def test_the_actor_is_the_identity_tokens_email_when_there_is_one(
+    tasks: FlaskClient, harness: Harness, authorization: str, actor: str
+) -> None:
+    headers = {**AUTH, "Authorization": authorization}
+    resp = tasks.post("/admin/wf/pizza/o1/data", json={"status": "vip"}, headers=headers)
+    assert resp.status_code == 200
+    (entry,) = harness.history("pizza", "o1").items
+    assert entry.actor == actor
 
 
 def test_malformed_admin_requests(tasks: FlaskClient) -> None:
