@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from engine.store import HistoryPage
+
 _ERRORS = {
     "400": "Malformed JSON, bad id or bad query parameter",
     "404": "Unknown workflow, instance or event",
@@ -163,6 +165,7 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
     comps.schemas["Error"] = _ERROR_SCHEMA
     comps.schemas["Instance"] = _INSTANCE_SCHEMA
     comps.schemas["Data"] = comps.schemas["InitialData"] = {}
+    history_page = comps.add("HistoryPage", HistoryPage.model_json_schema(mode="serialization"))
     data = comps.hoist(description["schema"])
     comps.schemas["Data"] = data
     partial = copy.deepcopy(data)
@@ -229,11 +232,21 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
             "get": {
                 "operationId": "history",
                 "summary": "The instance's history, oldest first",
-                "responses": {
-                    "200": {
-                        "description": "A page of entries",
-                        "content": _json({"type": "object"}),
+                "parameters": [
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "Entries after this sequence number (a next_cursor)",
+                        "schema": {"type": "integer", "minimum": 0},
                     },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "A page of entries", "content": _json(history_page)},
                     **_errors("400", "404", "503"),
                 },
             },
@@ -267,7 +280,20 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
         "get": {
             "operationId": "definition",
             "summary": "The statement tree and the data's JSON schema",
-            "responses": {"200": {"description": "Definition", "content": _json({})}},
+            "responses": {
+                "200": {"description": "Definition", "content": _json({})},
+                **_errors("404"),
+            },
+        }
+    }
+    paths[f"/openapi/{workflow}"] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {
+                "200": {"description": "OpenAPI 3.1", "content": _json({})},
+                **_errors("404"),
+            },
         }
     }
     paths[f"/graph/{workflow}"] = {
@@ -279,9 +305,18 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
                     "name": "format",
                     "in": "query",
                     "schema": {"type": "string", "enum": ["mermaid", "dot", "svg"]},
-                }
+                },
+                {
+                    "name": "instance",
+                    "in": "query",
+                    "description": "With format=svg: outline where this instance sits",
+                    "schema": {"type": "string"},
+                },
             ],
-            "responses": {"200": {"description": "Mermaid or DOT text, or an SVG picture"}},
+            "responses": {
+                "200": {"description": "Mermaid or DOT text, or an SVG picture"},
+                **_errors("400", "404", "503"),
+            },
         }
     }
     doc: dict[str, Any] = {

@@ -63,3 +63,24 @@ def test_listing_shape_and_retry_after_are_declared() -> None:
     assert "Retry-After" in listing["503"]["headers"]
     add = doc["paths"]["/wf/pizza/{id}/add"]["post"]["responses"]
     assert "Retry-After" in add["503"]["headers"] and "headers" not in add["409"]
+
+
+def test_every_route_of_the_workflow_is_documented() -> None:
+    doc = pizza_doc()
+    fixed = {
+        "/wf/pizza",
+        "/wf/pizza/{id}",
+        "/wf/pizza/{id}/history",
+        "/definition/pizza",
+        "/graph/pizza",
+        "/openapi/pizza",
+    }
+    assert fixed <= set(doc["paths"])
+    history = doc["paths"]["/wf/pizza/{id}/history"]["get"]
+    assert [p["name"] for p in history["parameters"]] == ["after", "limit"]
+    ref = history["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert set(page["properties"]) == {"items", "next_cursor"}
+    graph = doc["paths"]["/graph/pizza"]["get"]
+    assert [p["name"] for p in graph["parameters"]] == ["format", "instance"]
+    assert {"200", "400", "404"} <= set(graph["responses"])
