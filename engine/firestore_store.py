@@ -7,6 +7,7 @@ with jittered exponential backoff; giving up raises ``Contention`` and nothing i
 from __future__ import annotations
 
 import random
+import uuid
 import time
 from typing import Any, TypeVar, cast
 
@@ -65,22 +66,35 @@ class FirestoreStore:
 
     def transact(self, workflow: str, id: str, fn: Mutation[T]) -> T:
         ref = self._ref(workflow, id)
-        deleted: list[bool] = []
+        # What the latest attempt wrote: its write id (None: a delete) and its result. After
+        # a transient error the commit may have landed with its reply lost; the next attempt
+        # then finds that write id and answers this result instead of applying fn twice.
+        wrote: list[tuple[str | None, T]] = []
+        unsure: list[tuple[str | None, T]] = []
 
         @firestore.transactional
         def once(txn: Any) -> T:
+            wrote.clear()
             snap = ref.get(transaction=txn)
             doc = InstanceDoc.model_validate(snap.to_dict()) if snap.exists else None
+            if unsure:
+                write_id, earlier = unsure[0]
+                if (doc.write_id if doc is not None else None) == write_id:
+                    wrote.append(unsure[0])
+                    return earlier
+                unsure.clear()
             try:
                 change, result = fn(doc)
             except Exception as e:
                 raise _FnError(e) from e
-            deleted[:] = [change is not None and change.delete]
             if change is not None:
                 if change.delete:
                     txn.delete(ref)
+                    wrote.append((None, result))
                 elif change.doc is not None:
+                    change.doc.write_id = uuid.uuid4().hex
                     txn.set(ref, doc_fields(change.doc))
+                    wrote.append((change.doc.write_id, result))
                 for entry in change.history:
                     txn.set(self._history_ref(ref, entry.seq), entry.model_dump(mode="python"))
             return result
@@ -89,7 +103,7 @@ class FirestoreStore:
         for attempt in range(self.attempts):
             try:
                 result = cast(T, once(self.client.transaction(max_attempts=1)))
-                if any(deleted):
+                if wrote and wrote[0][0] is None:
                     self._delete_history(ref)
                 return result
             except _FnError as e:
@@ -100,6 +114,8 @@ class FirestoreStore:
                 last = e
             except _TRANSIENT as e:
                 last = e
+                if wrote:
+                    unsure[:] = wrote
             time.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt)))
         if isinstance(last, _TRANSIENT):
             raise Unavailable("Firestore", str(last))

@@ -66,6 +66,9 @@ class InstanceDoc(BaseModel):
     """When the instance was created."""
     updated_at: datetime = Field(default_factory=utcnow)
     """When the instance last changed."""
+    write_id: str = ""
+    """Random id of the transaction attempt that wrote this version: a writer whose commit
+    reply was lost reads it back to tell whether its commit landed."""
 
     def remember(self, key: str, event: str, body: str) -> None:
         """Keep a response for ``key``, dropping the oldest beyond the bound."""
