@@ -7,8 +7,8 @@ with jittered exponential backoff; giving up raises ``Contention`` and nothing i
 from __future__ import annotations
 
 import random
-import uuid
 import time
+import uuid
 from typing import Any, TypeVar, cast
 
 from google.api_core import exceptions as gexc
