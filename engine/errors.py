@@ -234,6 +234,22 @@ class SetupFailed(WorkflowError):
         )
 
 
+class TimeoutTooLong(WorkflowError):
+    """A ``Timeout`` asks for a timer further ahead than the runtime can keep."""
+
+    code = "timeout_too_long"
+
+    def __init__(self, instance_id: str, event: str, seconds: float, limit: float) -> None:
+        super().__init__(
+            f"instance {instance_id!r}: timeout {event!r} of {seconds:g} seconds is longer "
+            f"than the longest timer, {limit:g} seconds",
+            instance_id=instance_id,
+            event=event,
+            seconds=seconds,
+            limit=limit,
+        )
+
+
 class InvalidState(WorkflowError):
     """A stored state or data document does not parse, or a repair would break it."""
 

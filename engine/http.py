@@ -162,7 +162,7 @@ class HttpApp:
             return None
         try:
             return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, int too long
             raise e.BadRequest(f"malformed JSON body: {err}") from err
         except RecursionError as err:
             raise e.BadRequest("malformed JSON body: nested too deeply") from err

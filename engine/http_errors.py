@@ -29,6 +29,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.HandlerFailed: 422,
     e.InvalidRepair: 422,
     e.InstanceTooLarge: 422,
+    e.TimeoutTooLong: 422,
     e.Contention: 503,
     e.Unavailable: 503,
     e.SetupFailed: 503,

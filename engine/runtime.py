@@ -34,7 +34,9 @@ from engine.errors import (
     StaleCallback,
     StatementNotFound,
     StepFailed,
+    TimeoutTooLong,
     UnknownEvent,
+    UnknownWorkflow,
     WorkflowFinished,
 )
 from engine.interpreter import handle_event, new_state, resume
@@ -64,6 +66,9 @@ STALE_EVENT_ERRORS = (
 
 MAX_DOCUMENT_BYTES = 900_000
 """Largest state + data JSON an instance may grow to (Firestore's limit is 1 MiB a document)."""
+
+MAX_TIMER = timedelta(days=100 * 365)
+"""The longest ``Timeout`` the runtime schedules (a chain of 30-day hops)."""
 
 CHECKPOINT_RESUME_DELAY = timedelta(seconds=30)
 """In checkpoint-per-step mode, the safety resume task fires this late (the request itself
@@ -104,6 +109,8 @@ class TxContext:
         self.after_commit: list[Callable[[], None]] = []
 
     def schedule_timeout(self, req: CallbackRequest, seconds: float) -> str:
+        if seconds > MAX_TIMER.total_seconds():
+            raise TimeoutTooLong(req.workflow_id, req.name, seconds, MAX_TIMER.total_seconds())
         name = task_name("timer", self.workflow, req.workflow_id, req.thread_id, req.name, req.pc)
         payload = TaskPayload(
             kind=TaskKind.TIMER,
@@ -310,7 +317,14 @@ class Service:
 
     def run_task(self, payload: TaskPayload) -> str:
         """Carry out a task; returns ``applied``, ``stale`` or ``rescheduled``."""
-        cls = self.registry.get(payload.workflow)
+        try:
+            cls = self.registry.get(payload.workflow)
+        except UnknownWorkflow:
+            # Nothing to do for an instance that is gone; a live one of a workflow this
+            # deployment lacks keeps its task retried (a fixed deployment picks it up).
+            if self.store.get(payload.workflow, payload.id) is None:
+                return "stale"
+            raise
         now = self.clock()
         if payload.kind is TaskKind.TIMER and payload.due is not None and payload.due > now:
             # A long timer's hop: go on only while its wait is still the current one.

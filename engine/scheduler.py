@@ -7,9 +7,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from engine.registry import NAME_PATTERN
 
 MAX_SCHEDULE_AHEAD = timedelta(days=30) - timedelta(hours=1)
 """Cloud Tasks refuses schedule times more than 30 days ahead; longer timers chain hops."""
@@ -33,9 +35,9 @@ class TaskPayload(BaseModel):
 
     kind: TaskKind
     """What to do."""
-    workflow: str
+    workflow: Annotated[str, StringConstraints(pattern=NAME_PATTERN.pattern)]
     """Workflow name."""
-    id: str
+    id: Annotated[str, StringConstraints(pattern=NAME_PATTERN.pattern)]
     """Instance id."""
     pc: int
     """Program counter the task was created for; a task for an older pc is stale."""
@@ -47,7 +49,7 @@ class TaskPayload(BaseModel):
     """Retry: the failed step."""
     attempt: int = 0
     """Retry: how many failures the step had when the retry was scheduled."""
-    due: datetime | None = None
+    due: AwareDatetime | None = None
     """Timer: when it is really due (a long timer arrives early and re-schedules itself)."""
     hop: int = 0
     """Timer: how many times it has re-scheduled itself."""

@@ -22,20 +22,24 @@ class CartItem(BaseModel):
     """How many."""
 
 
+MAX_WAIT = 365 * 24 * 3600
+"""No wait of an order lasts longer than a year."""
+
+
 class Timeouts(BaseModel):
     """Seconds each wait lasts before the order ends by itself."""
 
-    cart: float = Field(24 * 3600, ge=0)
+    cart: float = Field(24 * 3600, ge=0, le=MAX_WAIT)
     """Filling the cart."""
-    confirm: float = Field(10 * 60, ge=0)
+    confirm: float = Field(10 * 60, ge=0, le=MAX_WAIT)
     """Manager confirmation."""
-    start_cooking: float = Field(30 * 60, ge=0)
+    start_cooking: float = Field(30 * 60, ge=0, le=MAX_WAIT)
     """Until cooking starts."""
-    cooked: float = Field(3600, ge=0)
+    cooked: float = Field(3600, ge=0, le=MAX_WAIT)
     """Until the pizza is cooked."""
-    take_for_delivery: float = Field(3600, ge=0)
+    take_for_delivery: float = Field(3600, ge=0, le=MAX_WAIT)
     """Until a courier takes it."""
-    delivered: float = Field(3600, ge=0)
+    delivered: float = Field(3600, ge=0, le=MAX_WAIT)
     """Until it is delivered."""
 
 

@@ -42,12 +42,12 @@ class FlakyApi:
                 self.commits += 1
                 if self.abort:
                     self.abort -= 1
-                    raise gexc.Aborted("contention (injected)")
+                    raise gexc.Aborted("contention (injected)")  # type: ignore[no-untyped-call]
             reply = attr(*args, **kwargs)
             with self._mu:
                 if self.lose:
                     self.lose -= 1
-                    raise gexc.ServiceUnavailable("reply lost after the commit (injected)")
+                    raise gexc.ServiceUnavailable("reply lost after the commit (injected)")  # type: ignore[no-untyped-call]
             return reply
 
         return commit

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 import workflows.pizza  # noqa: F401  (registers "pizza")
 from engine import S, Section, Step, Wait, Workflow
 from engine.config import Settings
-from engine.dsl import OnEvent
-from engine.errors import InvalidData
+from engine.dsl import OnEvent, Timeout
+from engine.errors import InstanceNotFound, InvalidData, TimeoutTooLong
 from engine.http import HttpApp
 from engine.registry import Registry
 from engine.testing import Harness
@@ -103,3 +103,33 @@ def test_data_a_handler_makes_unstorable_is_rejected_whole() -> None:
     with pytest.raises(InvalidData):
         h.send("overflow", "x1", "go")
     assert h.get("overflow", "x1") == before
+
+
+def test_an_integer_too_long_to_parse_is_a_bad_request(
+    client: tuple[FlaskClient, Harness],
+) -> None:
+    c, _ = client
+    before = _confirmable(c)
+    resp = _post(c, "/wf/pizza/o1/confirm", '{"manager_name": "A", "amount": ' + "1" * 5000 + "}")
+    assert resp.status_code == 400
+    assert c.get("/wf/pizza/o1").get_json() == before
+
+
+class Patient(Workflow):
+    seconds: float = 60
+
+    def definition(self) -> Section:
+        return S(Wait("w", Timeout("later", self.seconds)))
+
+
+def test_a_timer_beyond_the_longest_is_rejected_whole() -> None:
+    registry = Registry()
+    registry.add("patient", Patient)
+    h = Harness(registry)
+    with pytest.raises(TimeoutTooLong):
+        h.create("patient", "p1", {"seconds": 1e12})
+    with pytest.raises(InstanceNotFound):
+        h.get("patient", "p1")
+    assert h.scheduler.tasks == {}
+    h.create("patient", "p2", {"seconds": 90 * 24 * 3600})
+    assert len(h.scheduler.tasks) == 1

@@ -94,6 +94,7 @@ def test_listing_pages(client: FlaskClient) -> None:
         ("post", "/wf/pizza/o1", {}, 409, "instance_exists"),
         ("post", "/wf/pizza/o2", {"timeouts": {"cart": -1}}, 422, "invalid_data"),
         ("post", "/wf/pizza/o2", [1, 2], 400, "bad_request"),
+        ("post", "/wf/pizza/o2", {"timeouts": {"cart": 1e12}}, 422, "invalid_data"),
         ("get", "/wf/pizza/bad%20id", None, 400, "bad_request"),
         ("get", "/wf/pizza?limit=1000", None, 400, "bad_request"),
         ("get", "/wf/pizza?status=Sleeping", None, 400, "bad_request"),
@@ -185,12 +186,42 @@ def test_tampered_task_body_is_403(client: FlaskClient, harness: Harness) -> Non
     assert _post_task(client, tampered, signature).status_code == 403
 
 
+def _task(**fields: Any) -> bytes:
+    base = {"kind": "timer", "workflow": "pizza", "id": "o1", "pc": 1, "event": "cart_timeout"}
+    return json.dumps(base | fields).encode()
+
+
 @pytest.mark.parametrize(
-    "body", [b"{oops", b"[]", json.dumps({"kind": "timer"}).encode(), b'{"kind":"nope"}']
+    "body",
+    [
+        b"{oops",
+        b"[]",
+        json.dumps({"kind": "timer"}).encode(),
+        b'{"kind":"nope"}',
+        _task(due="2999-01-01T00:00:00"),  # no time zone
+        _task(id="a/b"),
+        _task(workflow=""),
+    ],
 )
 def test_malformed_task_body_is_400(client: FlaskClient, body: bytes) -> None:
     resp = _post_task(client, body, sign(SECRET, body))
     assert (resp.status_code, error_code(resp)) == (400, "bad_request")
+
+
+def test_a_task_of_an_unserved_workflow_is_stale_without_an_instance(
+    client: FlaskClient, harness: Harness
+) -> None:
+    body = _task(workflow="retired")
+    resp = _post_task(client, body, sign(SECRET, body))
+    assert (resp.status_code, resp.get_json()) == (200, {"outcome": "stale"})
+    client.post("/wf/pizza/o1")  # a live instance of a workflow the deployment lacks: retried
+    doc = harness.store.get("pizza", "o1")
+    assert doc is not None
+    harness.store._docs[("retired", "o1")] = doc.model_copy(
+        update={"workflow": "retired"}
+    ).model_dump_json()
+    resp = _post_task(client, body, sign(SECRET, body))
+    assert (resp.status_code, error_code(resp)) == (404, "unknown_workflow")
 
 
 def test_busy_instance_answers_503_with_retry_after_and_applies_nothing(
