@@ -312,14 +312,19 @@ class InvalidData(WorkflowError):
 
 
 class IdempotencyKeyReused(WorkflowError):
-    """An ``Idempotency-Key`` came back with a different event than the first time."""
+    """An ``Idempotency-Key`` came back with another event, input or thread than the first
+    time."""
 
     code = "idempotency_key_reused"
 
     def __init__(self, instance_id: str, key: str, first_event: str, event: str) -> None:
+        what = (
+            f"event {first_event!r}, not {event!r}"
+            if first_event != event
+            else (f"event {event!r} with another input or thread")
+        )
         super().__init__(
-            f"instance {instance_id!r}: idempotency key {key!r} was used for event "
-            f"{first_event!r}, not {event!r}",
+            f"instance {instance_id!r}: idempotency key {key!r} was first used for {what}",
             instance_id=instance_id,
             key=key,
         )

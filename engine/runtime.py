@@ -9,6 +9,7 @@ deletions happen after the commit, best effort.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -65,7 +66,8 @@ STALE_EVENT_ERRORS = (
 """Errors that make a timer task stale: it is acknowledged and changes nothing."""
 
 MAX_DOCUMENT_BYTES = 900_000
-"""Largest state + data JSON an instance may grow to (Firestore's limit is 1 MiB a document)."""
+"""Largest state + data JSON + kept idempotent responses an instance may grow to (Firestore's
+limit is 1 MiB a document); older kept responses make way first."""
 
 MAX_TIMER = timedelta(days=100 * 365)
 """The longest ``Timeout`` the runtime schedules (a chain of 30-day hops)."""
@@ -152,6 +154,12 @@ def view(doc: InstanceDoc) -> dict[str, Any]:
         "meta": json.loads(doc.state),
         "state": json.loads(doc.data),
     }
+
+
+def _fingerprint(event: str, input: Any, thread_id: str | None) -> str:
+    """A digest of what a request asks, to tell a true repeat from a reused key."""
+    text = json.dumps([event, input, thread_id], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _jsonable(output: Any, instance_id: str, event: str) -> Any:
@@ -292,13 +300,15 @@ class Service:
         if event in self.registry.timer_events(cls):
             raise UnknownEvent(id, event)  # a Timeout fires by itself, never over HTTP
 
+        request = _fingerprint(event, input, thread_id) if idempotency_key is not None else ""
+
         def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, tuple[Any, bool]]:
             if doc is None:
                 raise InstanceNotFound(workflow, id)
             if idempotency_key is not None:
                 kept = doc.recall(idempotency_key)
                 if kept is not None:
-                    if kept.event != event:
+                    if kept.event != event or kept.request != request:
                         raise IdempotencyKeyReused(id, idempotency_key, kept.event, event)
                     return None, (json.loads(kept.body), True)
             wf, state = self.load(cls, doc)
@@ -308,7 +318,9 @@ class Service:
             self.advance(cls, wf, state, ctx)
             change = self.change(doc, wf, state, ctx, "event", event, input, body, pc)
             if idempotency_key is not None and change.doc is not None:
-                change.doc.remember(idempotency_key, event, json.dumps(body))
+                change.doc.remember(idempotency_key, event, request, json.dumps(body))
+                if not change.doc.fit(MAX_DOCUMENT_BYTES):
+                    raise InstanceTooLarge(id, change.doc.size(), MAX_DOCUMENT_BYTES)
             return change, (body, False)
 
         result = self.mutate(workflow, id, fn)
@@ -498,9 +510,8 @@ class Service:
         except ValidationError as e:
             errors = e.errors(include_url=False, include_context=False, include_input=False)
             raise InvalidData(state.workflow, [dict(x) for x in errors]) from e
-        size = len(doc.state) + len(doc.data)
-        if size > MAX_DOCUMENT_BYTES:
-            raise InstanceTooLarge(state.id, size, MAX_DOCUMENT_BYTES)
+        if not doc.fit(MAX_DOCUMENT_BYTES):
+            raise InstanceTooLarge(state.id, doc.size(), MAX_DOCUMENT_BYTES)
         if not (self.keep_history if record is None else record):
             return Change(doc)
         doc.history_seq += 1

@@ -29,6 +29,8 @@ class IdempotentResponse(BaseModel):
     """The client's ``Idempotency-Key``."""
     event: str
     """The event the key was first used with."""
+    request: str = ""
+    """Fingerprint of the first request's event, input and thread (a repeat must match)."""
     body: str
     """The JSON response body that was sent."""
 
@@ -70,10 +72,25 @@ class InstanceDoc(BaseModel):
     """Random id of the transaction attempt that wrote this version: a writer whose commit
     reply was lost reads it back to tell whether its commit landed."""
 
-    def remember(self, key: str, event: str, body: str) -> None:
+    def remember(self, key: str, event: str, request: str, body: str) -> None:
         """Keep a response for ``key``, dropping the oldest beyond the bound."""
-        self.idempotency.append(IdempotentResponse(key=key, event=event, body=body))
+        kept = IdempotentResponse(key=key, event=event, request=request, body=body)
+        self.idempotency.append(kept)
         del self.idempotency[:-MAX_IDEMPOTENCY_KEYS]
+
+    def size(self) -> int:
+        """Roughly the bytes the document takes: state, data and kept responses."""
+        kept = sum(
+            len(r.key) + len(r.event) + len(r.request) + len(r.body) for r in self.idempotency
+        )
+        return len(self.state) + len(self.data) + kept
+
+    def fit(self, limit: int) -> bool:
+        """Drop the oldest kept responses (never the newest) until ``size() <= limit``;
+        whether it fits."""
+        while self.size() > limit and len(self.idempotency) > 1:
+            del self.idempotency[0]
+        return self.size() <= limit
 
     def recall(self, key: str) -> IdempotentResponse | None:
         """The kept response for ``key``, or None."""

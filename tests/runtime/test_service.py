@@ -15,6 +15,7 @@ from engine.errors import (
     UnknownEvent,
 )
 from engine.registry import Registry, RetryPolicy
+from engine.runtime import MAX_DOCUMENT_BYTES
 from engine.scheduler import TaskKind
 from engine.testing import Harness
 
@@ -258,3 +259,42 @@ def test_an_instance_cannot_outgrow_a_document() -> None:
     with pytest.raises(InstanceTooLarge):
         h.send("hoarder", "h1", "store", "x" * 200_000)
     assert h.get("hoarder", "h1") == before
+
+
+class Echo(Workflow):
+    """Answers with what it is sent, keeping only a count."""
+
+    count: int = 0
+
+    def definition(self) -> Section:
+        return S(For("forever", True, Wait("inbox", OnEvent("echo", self.echo))))
+
+    def echo(self, blob: str) -> str:
+        self.count += 1
+        return blob
+
+
+def test_kept_responses_make_way_so_the_document_stays_small() -> None:
+    reg = Registry()
+    reg.add("echo", Echo)
+    h = Harness(reg)
+    h.create("echo", "e1")
+    for i in range(15):
+        h.service.send("echo", "e1", "echo", f"{i:02d}" * 50_000, idempotency_key=f"k{i}")
+    doc = h.store.get("echo", "e1")
+    assert doc is not None and doc.size() <= MAX_DOCUMENT_BYTES
+    assert [r.key for r in doc.idempotency] == [f"k{i}" for i in range(7, 15)]
+    replay = h.service.send("echo", "e1", "echo", "14" * 50_000, idempotency_key="k14")
+    assert replay == ("14" * 50_000, True) and h.get("echo", "e1")["state"]["count"] == 15
+
+
+def test_a_reused_key_with_another_input_is_refused() -> None:
+    reg = Registry()
+    reg.add("echo", Echo)
+    h = Harness(reg)
+    h.create("echo", "e2")
+    h.service.send("echo", "e2", "echo", "first", idempotency_key="k")
+    before = h.get("echo", "e2")
+    with pytest.raises(IdempotencyKeyReused):
+        h.service.send("echo", "e2", "echo", "second", idempotency_key="k")
+    assert h.get("echo", "e2") == before
