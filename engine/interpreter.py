@@ -66,6 +66,9 @@ _WAITING_EVENT = ThreadStatus.WAITING_EVENT
 _WAITING_CONDITION = ThreadStatus.WAITING_CONDITION
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 def new_state(id: str, workflow: str | Workflow) -> State:
     """A fresh ``State`` for a new instance (``workflow`` is its name or a workflow object).
 
@@ -141,6 +144,9 @@ class _Run:
     __slots__ = (
         "budget",
         "ctx",
+        "failed_now",
+        "failure",
+        "hold_failed",
         "moves",
         "next_step",
         "out_of_time",
@@ -158,6 +164,7 @@ class _Run:
         ctx: Any,
         budget: int | None,
         out_of_time: Callable[[], bool] | None = None,
+        hold_failed: bool = False,
     ) -> None:
         self.wf = wf
         self.state = state
@@ -169,6 +176,12 @@ class _Run:
         self.moves = 0
         self.budget = budget
         self.out_of_time = out_of_time
+        self.hold_failed = hold_failed
+        """Leave threads whose step or WaitFor handler failed before where they are."""
+        self.failed_now: frozenset[str] = _NONE
+        """Threads whose step failed in this run: they move no more in it."""
+        self.failure: StepFailed | None = None
+        """The first failure of this run, raised when the other threads have moved."""
         self.running: list[Any] = [state.id, None, ""]
 
     # -- finding statements ---------------------------------------------------------------
@@ -353,9 +366,9 @@ class _Run:
             th.attempts += 1
             th.error = describe_exc(e)
             err = StepFailed(self.state.id, name, th.error, th.attempts, th.id)
-            self.state.status = WorkflowStatus.FAILED
-            self.state.error = err.message
-            self.setup_waits()
+            self.failed_now |= {th.id}
+            if self.failure is None:
+                self.failure = err
             raise err from e
         finally:
             running[1] = None
@@ -405,16 +418,23 @@ class _Run:
         else:
             self.state.threads.remove(th)
 
+    def held(self, th: Thread) -> bool:
+        """Whether a thread whose step failed (``attempts``) must stay where it is."""
+        return self.hold_failed or th.id in self.failed_now
+
     def check_conditions(self) -> None:
         for th in self.state.threads:
-            if th.status is _WAITING_CONDITION:
+            if th.status is _WAITING_CONDITION and not (th.attempts and self.held(th)):
                 st = self.find(th.cur, th)
                 if type(st) is not WaitFor:
                     raise StatementNotFound(self.state.id, th.cur, th.id)
                 if st.cond:
                     handler = st.handler
                     if handler is not None:
-                        self.call_user(th, th.cur, handler)
+                        try:
+                            self.call_user(th, th.cur, handler)
+                        except StepFailed:
+                            continue  # recorded in self.failure
                     th.status = _RESUMING
 
     # -- wait set-up and teardown ---------------------------------------------------------
@@ -478,12 +498,17 @@ class _Run:
             for th in list(state.threads):
                 if th.status is not _EXECUTING and th.status is not _RESUMING:
                     continue
+                if th.attempts and self.held(th):
+                    continue
                 if self.moves > start and (
                     (self.budget is not None and self.moves - start >= self.budget)
                     or (self.out_of_time is not None and self.out_of_time())
                 ):
                     break
-                self.move(th)
+                try:  # noqa: SIM105  (a with block per move costs more on this hot path)
+                    self.move(th)
+                except StepFailed:
+                    pass  # recorded in self.failure; the other threads go on
                 moved = True
                 if state.status is _FINISHED:
                     break
@@ -504,11 +529,16 @@ class _Run:
         self.setup_waits()
         status = WorkflowStatus.WAITING
         for t in state.threads:
+            if t.attempts and self.held(t):
+                status = WorkflowStatus.FAILED  # its error stays recorded
+                break
             if t.status is _EXECUTING or t.status is _RESUMING:
                 status = WorkflowStatus.RESUMING
-                break
         state.status = status
-        if state.error:
+        if self.failure is not None:
+            state.error = self.failure.message
+            raise self.failure
+        if state.error and status is not WorkflowStatus.FAILED:
             state.error = ""
 
 
@@ -519,6 +549,7 @@ def resume(
     *,
     budget: int | None = None,
     out_of_time: Callable[[], bool] | None = None,
+    hold_failed: bool = False,
 ) -> None:
     """Run every thread until each waits or ends; ``wf`` (data) and ``state`` change in place.
 
@@ -526,10 +557,12 @@ def resume(
     ``budget`` of moves ran out first, or ``out_of_time()`` (asked after every move, so the
     engine itself reads no clock) said so. A failing step raises :class:`StepFailed` after the
     state recorded the error and attempt count (status ``Failed``); the next ``resume``
-    runs the step again. Waits that began are set up (``setup`` of their handlers, with
-    ``ctx``), waits that ended are torn down.
+    runs the step again, unless ``hold_failed``: then threads whose step failed stay where
+    they are (their retry is due later), the others move, and the status stays ``Failed``.
+    Waits that began are set up (``setup`` of their handlers, with ``ctx``), waits that
+    ended are torn down.
     """
-    _Run(wf, state, ctx, budget, out_of_time).run()
+    _Run(wf, state, ctx, budget, out_of_time, hold_failed).run()
 
 
 def handle_event(

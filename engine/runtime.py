@@ -133,8 +133,8 @@ class TxContext:
 
 
 def _can_continue(state: State) -> bool:
-    """Some thread can move now (a step waiting out its retry backoff does not count)."""
-    return state.status is WorkflowStatus.RESUMING and any(
+    """Some thread can move now (a failed step waiting for its retry does not count)."""
+    return state.status is not WorkflowStatus.FINISHED and any(
         t.status in (ThreadStatus.EXECUTING, ThreadStatus.RESUMING) and t.attempts == 0
         for t in state.threads
     )
@@ -357,7 +357,7 @@ class Service:
             pc = state.pc
             if not self._task_applies(payload, wf, state, ctx):
                 return None, "stale"
-            self.advance(cls, wf, state, ctx)
+            self.advance(cls, wf, state, ctx, retry=payload.kind is TaskKind.RETRY)
             name = payload.event or payload.step
             change = self.change(doc, wf, state, ctx, payload.kind.value, name, None, None, pc)
             return change, "applied"
@@ -444,13 +444,26 @@ class Service:
         except ValidationError as e:
             raise InvalidState(doc.id, f"stored document does not parse: {e}") from e
 
-    def advance(self, cls: type[Workflow], wf: Workflow, state: State, ctx: TxContext) -> None:
-        """Resume within the request budget; schedule a retry or a continuation as needed."""
+    def advance(
+        self, cls: type[Workflow], wf: Workflow, state: State, ctx: TxContext, retry: bool = False
+    ) -> None:
+        """Resume within the request budget; schedule a retry or a continuation as needed.
+
+        A failed step runs again only with ``retry`` (its retry task); other requests move
+        the other threads and leave it to its backoff and its retry policy.
+        """
         checkpoint = bool(getattr(cls, "checkpoint_every_step", False))
         budget = 1 if checkpoint else self.moves_per_request
         deadline = time.monotonic() + self.seconds_per_request
         try:
-            resume(wf, state, ctx, budget=budget, out_of_time=lambda: time.monotonic() > deadline)
+            resume(
+                wf,
+                state,
+                ctx,
+                budget=budget,
+                out_of_time=lambda: time.monotonic() > deadline,
+                hold_failed=not retry,
+            )
         except StepFailed as e:
             policy = self.registry.retry_policy(cls, e.step)
             log(
@@ -477,7 +490,13 @@ class Service:
                 name = task_name("retry", state.workflow, state.id, e.thread_id, e.step, state.pc)
                 self.schedule(name, payload, ctx.now)
             return
-        if state.status is WorkflowStatus.RESUMING:
+        if state.status is WorkflowStatus.FAILED and all(
+            t.attempts < self.registry.retry_policy(cls, t.cur).max_attempts
+            for t in state.threads
+            if t.attempts
+        ):
+            state.status = WorkflowStatus.RESUMING  # its retry task is on its way, as above
+        if _can_continue(state):
             delay = CHECKPOINT_RESUME_DELAY if checkpoint else timedelta(0)
             payload = TaskPayload(
                 kind=TaskKind.RESUME,
