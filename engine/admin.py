@@ -39,10 +39,9 @@ class Admin:
             wf, state = svc.load(cls, doc)
             pc = state.pc
             wf = repair(cls, wf, state, ctx)
-            # Resume (a WaitFor may hold now) unless that would run a failed step early:
-            # retrying one is its own operation.
-            failed = any(t.attempts for t in state.threads)
-            if state.status is not WorkflowStatus.FINISHED and not failed:
+            # Resume (a WaitFor may hold now); a failed step stays for its retry (its own
+            # operation, or its retry task).
+            if state.status is not WorkflowStatus.FINISHED:
                 svc.advance(cls, wf, state, ctx)
             change = svc.change(
                 doc, wf, state, ctx, "repair", op, request, None, pc, record=True, actor=actor
