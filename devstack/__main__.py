@@ -9,17 +9,43 @@ import sys
 import threading
 from types import FrameType
 
-from devstack.processes import FirestoreEmulator, FunctionServer, Service, TasksEmulator
+from devstack.processes import (
+    FirestoreEmulator,
+    FunctionServer,
+    Service,
+    TasksEmulator,
+    port_taken,
+)
 
 PROJECT = "demo-local"
 LOCATION = "us-central1"
 QUEUE = "workflows"
 
 
+def port_problem(ports: dict[str, int]) -> str | None:
+    """Why the ports chosen through ``ports`` (variable: port) cannot be used, or None."""
+    seen: dict[int, str] = {}
+    for variable, port in ports.items():
+        if port in seen:
+            return f"{seen[port]} and {variable} are both {port}: set one of them to another port"
+        seen[port] = variable
+    for variable, port in ports.items():
+        if port_taken(port):
+            return (
+                f"port {port} ({variable}) is already in use by another process: "
+                f"stop it, or set {variable} to a free port"
+            )
+    return None
+
+
 def main() -> int:
     """Start everything, print how to use it, wait for a signal, stop everything."""
     api_port = int(os.environ.get("PORT", "8080"))
     tasks_port = int(os.environ.get("TASKS_PORT", "8081"))
+    problem = port_problem({"PORT": api_port, "TASKS_PORT": tasks_port})
+    if problem is not None:
+        print(f"local stack not started: {problem}", file=sys.stderr)
+        return 1
     secret = os.environ.get("WF_SIGNING_SECRET") or secrets.token_hex(16)
     stop = threading.Event()
 

@@ -38,6 +38,20 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def port_taken(port: int) -> bool:
+    """Whether another process answers on, or holds, ``port`` of 127.0.0.1."""
+    if _port_open(port):
+        return True
+    with socket.socket() as s:
+        # as the servers do, so that a just-closed connection (TIME_WAIT) does not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 class Service:
     """A child process in its own process group, logging to a file."""
 
@@ -73,6 +87,9 @@ class Service:
 
     def start(self, timeout: float = 90) -> None:
         """Start it and wait until it is ready; on failure stop it and say why."""
+        # readiness is "the port answers": another process on the port would pass for it
+        if port_taken(self.port):
+            raise RuntimeError(f"{self.name}: port {self.port} is already in use")
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.command(),
@@ -220,7 +237,13 @@ class FunctionServer(Service):
 
     def command(self) -> list[str]:
         exe = Path(sys.executable).parent / "functions-framework"
-        return [str(exe), f"--target={self.target}", "--source=main.py", f"--port={self.port}"]
+        return [
+            str(exe),
+            f"--target={self.target}",
+            "--source=main.py",
+            "--host=127.0.0.1",
+            f"--port={self.port}",
+        ]
 
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -52,6 +53,18 @@ def _pids_listening_on(ports: list[int]) -> set[int]:
             continue
         if state != "Z" and any(re.search(rf"\b{p}\b", cmdline) for p in ports):
             found.add(int(entry.name))
+    return found
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses (hex, as /proc/net lists them) of the sockets listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].rsplit(":", 1)
+            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                found.add(address)
     return found
 
 
@@ -179,6 +192,12 @@ def test_definition_graph_and_openapi(local_stack: LocalStack) -> None:
     assert "text/html" in page.headers["Content-Type"] and "/graph/pizza" in page.text
 
 
+def test_functions_listen_on_loopback_only(local_stack: LocalStack) -> None:
+    for url in (local_stack.base, local_stack.tasks):
+        port = int(url.rsplit(":", 1)[1])
+        assert _listening_addresses(port) == {"0100007F"}, url  # 127.0.0.1, as the banner says
+
+
 def test_stopping_leaves_no_process_behind(local_stack: LocalStack) -> None:
     ports = local_stack.ports()
     assert len(ports) == 4  # firestore, tasks emulator, tasks function, api function
@@ -196,3 +215,35 @@ def test_a_second_run_after_a_stop_works(local_stack: LocalStack) -> None:
     finally:
         assert stop_local_stack(again) == 0
     eventually(lambda: not _pids_listening_on(again.ports()), timeout=20)
+
+
+@pytest.mark.parametrize("variable", ["PORT", "TASKS_PORT"])
+def test_a_taken_port_stops_it_at_once_naming_the_variable(variable: str) -> None:
+    with socket.socket() as other:  # another program on the chosen port
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        env = {**os.environ, "PORT": str(free_port()), "TASKS_PORT": str(free_port())}
+        env[variable] = str(port)
+        result = subprocess.run(
+            ["bash", "deploy/local.sh"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"port {port} ({variable}) is already in use" in result.stderr
+    assert f"set {variable} to a free port" in result.stderr
+    assert "starting" not in result.stdout and "ready" not in result.stdout  # nothing started
+
+
+def test_the_same_port_twice_is_refused() -> None:
+    port = str(free_port())
+    env = {**os.environ, "PORT": port, "TASKS_PORT": port}
+    result = subprocess.run(
+        ["bash", "deploy/local.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert f"PORT and TASKS_PORT are both {port}" in result.stderr

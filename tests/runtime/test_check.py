@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from engine import OnEvent, S, Section, Step, Wait, Workflow
-from engine.check import find_orphans
+from collections.abc import Callable
+
+import pytest
+from google.api_core import exceptions as gexc
+
+from engine import OnEvent, S, Section, Step, Wait, Workflow, check
+from engine.check import Orphan, find_orphans
+from engine.config import Settings
+from engine.errors import Unavailable
 from engine.registry import Registry
 from engine.testing import Harness
 
@@ -53,3 +60,45 @@ def test_lists_stranded_instances_and_only_those() -> None:
     v3 = Registry()
     v3.add("doc", V3)
     assert find_orphans(v3, h.store) == []
+
+
+def _failing(error: Exception) -> Callable[[Settings], list[Orphan]]:
+    def find_all(settings: Settings) -> list[Orphan]:
+        raise error
+
+    return find_all
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            gexc.ServiceUnavailable("failed to connect\nto all addresses"),  # type: ignore[no-untyped-call]
+            "ServiceUnavailable",
+        ),
+        (gexc.RetryError("Timeout of 300.0s exceeded", None), "RetryError"),  # type: ignore[no-untyped-call]
+        (Unavailable("Firestore", "deadline exceeded"), "Firestore is unavailable"),
+    ],
+)
+def test_main_exits_2_with_one_line_when_firestore_fails(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: Exception,
+    reason: str,
+) -> None:
+    monkeypatch.setattr(check, "_find_all", _failing(error))
+    assert check.main([]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.splitlines()) == 1, out.err
+    assert "cannot check" in out.err and "Firestore failed" in out.err and reason in out.err
+
+
+def test_main_exits_1_on_orphans_and_0_without(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = Orphan("old", "o1", "", "workflow 'old' is not registered")
+    monkeypatch.setattr(check, "_find_all", lambda settings: [gone])
+    assert check.main([]) == 1
+    assert "old/o1: workflow 'old' is not registered\n" in capsys.readouterr().out
+    monkeypatch.setattr(check, "_find_all", lambda settings: [])
+    assert check.main([]) == 0
