@@ -23,6 +23,8 @@ usage: deploy/deploy.sh --project P [options]
   --modules M          workflow modules to serve (default workflows.pizza)
   --retention-days N   days finished instances are kept (WF_RETENTION_DAYS; default 30)
   --history            record every request in the instances' history (WF_HISTORY=1)
+  --history-retention-days N
+                       days history entries are kept (WF_HISTORY_RETENTION_DAYS; default 365)
   --force              deploy even if in-flight instances sit on statements the code removed
   --dry-run            print the commands, run nothing
 USAGE
@@ -38,6 +40,7 @@ RUNTIME=python311
 MODULES=workflows.pizza
 FIRESTORE_LOCATION=
 RETENTION_DAYS=
+HISTORY_DAYS=
 HISTORY=0
 FORCE=0
 DRY=0
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
     --modules) MODULES="$2"; shift 2 ;;
     --retention-days) RETENTION_DAYS="$2"; shift 2 ;;
     --history) HISTORY=1; shift ;;
+    --history-retention-days) HISTORY_DAYS="$2"; shift 2 ;;
     --force) FORCE=1; shift ;;
     --dry-run) DRY=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -64,10 +68,12 @@ if [ -z "$PROJECT" ]; then
   echo "error: no project: pass --project or set GOOGLE_CLOUD_PROJECT" >&2
   exit 2
 fi
-if [ -n "$RETENTION_DAYS" ] && ! [[ "$RETENTION_DAYS" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
-  echo "error: --retention-days needs a number of days, got '$RETENTION_DAYS'" >&2
-  exit 2
-fi
+for days in "--retention-days:$RETENTION_DAYS" "--history-retention-days:$HISTORY_DAYS"; do
+  if [ -n "${days#*:}" ] && ! [[ "${days#*:}" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+    echo "error: ${days%%:*} needs a number of days, got '${days#*:}'" >&2
+    exit 2
+  fi
+done
 if [ -z "$FIRESTORE_LOCATION" ]; then
   # A multi-region that holds the functions' region, else the region's own Firestore location.
   case "$REGION" in
@@ -181,6 +187,7 @@ ENV_COMMON="GOOGLE_CLOUD_PROJECT=$PROJECT,WF_LOCATION=$REGION,WF_QUEUE=$QUEUE,WF
 # --set-env-vars replaces every variable on each deploy: settings live in flags, not by hand.
 if [ -n "$RETENTION_DAYS" ]; then ENV_COMMON="$ENV_COMMON,WF_RETENTION_DAYS=$RETENTION_DAYS"; fi
 if [ "$HISTORY" = 1 ]; then ENV_COMMON="$ENV_COMMON,WF_HISTORY=1"; fi
+if [ -n "$HISTORY_DAYS" ]; then ENV_COMMON="$ENV_COMMON,WF_HISTORY_RETENTION_DAYS=$HISTORY_DAYS"; fi
 deploy_function() {  # name, public (--allow-unauthenticated or --no-allow-unauthenticated), tasks url
   run "${G[@]}" functions deploy "$1" --gen2 --region="$REGION" --runtime="$RUNTIME" \
     --source="$STAGE" --entry-point="$1" --trigger-http "$2" --service-account="$SA" \

@@ -179,13 +179,23 @@ def test_firestore_database_created_when_missing(args: list[str], location: str)
 
 def test_retention_and_history_flags_reach_every_function() -> None:
     commands = commands_of(
-        dry_run("--project", "p", "--dry-run", "--retention-days", "7.5", "--history")
+        dry_run(
+            "--project",
+            "p",
+            "--dry-run",
+            "--retention-days",
+            "7.5",
+            "--history",
+            "--history-retention-days",
+            "90",
+        )
     )
     deploys = [c for c in commands if "functions" in c and "deploy" in c]
     assert len(deploys) == 3
     for fn in deploys:
         pairs = env_of(fn)
         assert pairs["WF_RETENTION_DAYS"] == "7.5" and pairs["WF_HISTORY"] == "1"
+        assert pairs["WF_HISTORY_RETENTION_DAYS"] == "90"
 
 
 def test_firestore_ttl_indexes_and_safety_check(plan: tuple[list[list[str]], Path]) -> None:
@@ -255,6 +265,7 @@ def test_indexes_cover_every_listing_and_the_check() -> None:
         (["--dry-run"], "no project"),
         (["--project", "p", "--bogus"], "unknown option"),
         (["--project", "p", "--dry-run", "--retention-days", "a week"], "--retention-days"),
+        (["--project", "p", "--dry-run", "--history-retention-days", "-1"], "--history-retention"),
     ],
 )
 def test_bad_invocations_exit_2(args: list[str], message: str) -> None:
