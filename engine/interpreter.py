@@ -150,6 +150,7 @@ class _Run:
         "moves",
         "next_step",
         "out_of_time",
+        "retry",
         "running",
         "shape",
         "state",
@@ -165,6 +166,7 @@ class _Run:
         budget: int | None,
         out_of_time: Callable[[], bool] | None = None,
         hold_failed: bool = False,
+        retry: str | None = None,
     ) -> None:
         self.wf = wf
         self.state = state
@@ -178,6 +180,8 @@ class _Run:
         self.out_of_time = out_of_time
         self.hold_failed = hold_failed
         """Leave threads whose step or WaitFor handler failed before where they are."""
+        self.retry = retry
+        """A held thread whose failed step (or WaitFor handler) runs again now, first."""
         self.failed_now: frozenset[str] = _NONE
         """Threads whose step failed in this run: they move no more in it."""
         self.failure: StepFailed | None = None
@@ -420,7 +424,7 @@ class _Run:
 
     def held(self, th: Thread) -> bool:
         """Whether a thread whose step failed (``attempts``) must stay where it is."""
-        return self.hold_failed or th.id in self.failed_now
+        return (self.hold_failed and th.id != self.retry) or th.id in self.failed_now
 
     def check_conditions(self) -> None:
         for th in self.state.threads:
@@ -436,6 +440,8 @@ class _Run:
                         except StepFailed:
                             continue  # recorded in self.failure
                     th.status = _RESUMING
+                elif th.attempts:  # its handler failed, and the condition is gone: start over
+                    th.attempts, th.error = 0, ""
 
     # -- wait set-up and teardown ---------------------------------------------------------
 
@@ -487,12 +493,26 @@ class _Run:
         finally:
             CURRENT_STEP.reset(token)
 
+    def retry_first(self, thread_id: str) -> None:
+        """Run a failed thread's step (or WaitFor handler) again before anything else, so
+        that no budget keeps it waiting."""
+        th = self.state.thread(thread_id)
+        if th is None or not th.attempts:
+            return
+        if th.status is _EXECUTING:
+            with suppress(StepFailed):  # recorded in self.failure
+                self.move(th)
+        elif th.status is _WAITING_CONDITION:
+            self.check_conditions()
+
     def _run(self) -> None:
         state = self.state
         if state.status is _FINISHED:
             return
         self.teardown_waits()
         start = self.moves
+        if self.retry is not None:
+            self.retry_first(self.retry)
         while state.status is not _FINISHED:
             moved = False
             for th in list(state.threads):
@@ -550,6 +570,7 @@ def resume(
     budget: int | None = None,
     out_of_time: Callable[[], bool] | None = None,
     hold_failed: bool = False,
+    retry: str | None = None,
 ) -> None:
     """Run every thread until each waits or ends; ``wf`` (data) and ``state`` change in place.
 
@@ -558,11 +579,13 @@ def resume(
     engine itself reads no clock) said so. A failing step raises :class:`StepFailed` after the
     state recorded the error and attempt count (status ``Failed``); the next ``resume``
     runs the step again, unless ``hold_failed``: then threads whose step failed stay where
-    they are (their retry is due later), the others move, and the status stays ``Failed``.
+    they are (their retry is due later), the others move, and the status stays ``Failed``;
+    ``retry`` names one of them to run again now, first, whatever the budget. A failing step
+    does not stop the other threads: they move on, and the first failure is raised at the end.
     Waits that began are set up (``setup`` of their handlers, with ``ctx``), waits that
     ended are torn down.
     """
-    _Run(wf, state, ctx, budget, out_of_time, hold_failed).run()
+    _Run(wf, state, ctx, budget, out_of_time, hold_failed, retry).run()
 
 
 def handle_event(

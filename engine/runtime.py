@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -50,7 +50,14 @@ from engine.scheduler import (
     TaskSpec,
     task_name,
 )
-from engine.state import CallbackRequest, State, ThreadStatus, WaitStatus, WorkflowStatus
+from engine.state import (
+    CallbackRequest,
+    State,
+    Thread,
+    ThreadStatus,
+    WaitStatus,
+    WorkflowStatus,
+)
 from engine.store import Change, HistoryEntry, HistoryPage, InstanceDoc, Page, Store, utcnow
 
 R = TypeVar("R")
@@ -357,7 +364,8 @@ class Service:
             pc = state.pc
             if not self._task_applies(payload, wf, state, ctx):
                 return None, "stale"
-            self.advance(cls, wf, state, ctx, retry=payload.kind is TaskKind.RETRY)
+            retry = payload.thread if payload.kind is TaskKind.RETRY else None
+            self.advance(cls, wf, state, ctx, retry=retry)
             name = payload.event or payload.step
             change = self.change(doc, wf, state, ctx, payload.kind.value, name, None, None, pc)
             return change, "applied"
@@ -445,57 +453,44 @@ class Service:
             raise InvalidState(doc.id, f"stored document does not parse: {e}") from e
 
     def advance(
-        self, cls: type[Workflow], wf: Workflow, state: State, ctx: TxContext, retry: bool = False
+        self,
+        cls: type[Workflow],
+        wf: Workflow,
+        state: State,
+        ctx: TxContext,
+        retry: str | None = None,
     ) -> None:
-        """Resume within the request budget; schedule a retry or a continuation as needed.
+        """Resume within the request budget; schedule retries and a continuation as needed.
 
-        A failed step runs again only with ``retry`` (its retry task); other requests move
-        the other threads and leave it to its backoff and its retry policy.
+        A failed step runs again only through its retry task (``retry``: its thread id);
+        other requests move the other threads and leave it to its backoff and retry policy.
         """
         checkpoint = bool(getattr(cls, "checkpoint_every_step", False))
         budget = 1 if checkpoint else self.moves_per_request
         deadline = time.monotonic() + self.seconds_per_request
-        try:
+        before = {t.id: t.attempts for t in state.threads}
+        with suppress(StepFailed):  # every failure is on its thread: handled below
             resume(
                 wf,
                 state,
                 ctx,
                 budget=budget,
                 out_of_time=lambda: time.monotonic() > deadline,
-                hold_failed=not retry,
+                hold_failed=True,
+                retry=retry,
             )
-        except StepFailed as e:
-            policy = self.registry.retry_policy(cls, e.step)
-            log(
-                "WARNING",
-                "step failed",
-                workflow=state.workflow,
-                id=state.id,
-                step=e.step,
-                attempt=e.attempt,
-                error=e.cause,
-            )
-            if e.attempt < policy.max_attempts:
-                state.status = WorkflowStatus.RESUMING
-                payload = TaskPayload(
-                    kind=TaskKind.RETRY,
-                    workflow=state.workflow,
-                    id=state.id,
-                    pc=state.pc,
-                    thread=e.thread_id,
-                    step=e.step,
-                    attempt=e.attempt,
-                    due=ctx.now + timedelta(seconds=policy.backoff(e.attempt)),
-                )
-                name = task_name("retry", state.workflow, state.id, e.thread_id, e.step, state.pc)
-                self.schedule(name, payload, ctx.now)
+        if state.status is WorkflowStatus.FINISHED:
             return
-        if state.status is WorkflowStatus.FAILED and all(
-            t.attempts < self.registry.retry_policy(cls, t.cur).max_attempts
-            for t in state.threads
-            if t.attempts
-        ):
-            state.status = WorkflowStatus.RESUMING  # its retry task is on its way, as above
+        failed = [t for t in state.threads if t.attempts]
+        for th in failed:
+            if th.attempts > before.get(th.id, 0):
+                self._schedule_retry(cls, state, th, ctx)
+        if failed:
+            exhausted = any(
+                t.attempts >= self.registry.retry_policy(cls, t.cur).max_attempts for t in failed
+            )
+            # Failed once a step is past its policy; until then its retry is on its way.
+            state.status = WorkflowStatus.FAILED if exhausted else WorkflowStatus.RESUMING
         if _can_continue(state):
             delay = CHECKPOINT_RESUME_DELAY if checkpoint else timedelta(0)
             payload = TaskPayload(
@@ -506,6 +501,37 @@ class Service:
                 due=ctx.now + delay,
             )
             self.schedule(task_name("resume", state.workflow, state.id, state.pc), payload, ctx.now)
+
+    def _schedule_retry(
+        self, cls: type[Workflow], state: State, th: Thread, ctx: TxContext
+    ) -> None:
+        """A thread's step failed in this request: log it, and retry it after its backoff
+        unless it is past its policy."""
+        policy = self.registry.retry_policy(cls, th.cur)
+        log(
+            "WARNING",
+            "step failed",
+            workflow=state.workflow,
+            id=state.id,
+            thread=th.id,
+            step=th.cur,
+            attempt=th.attempts,
+            error=th.error,
+        )
+        if th.attempts >= policy.max_attempts:
+            return
+        payload = TaskPayload(
+            kind=TaskKind.RETRY,
+            workflow=state.workflow,
+            id=state.id,
+            pc=state.pc,
+            thread=th.id,
+            step=th.cur,
+            attempt=th.attempts,
+            due=ctx.now + timedelta(seconds=policy.backoff(th.attempts)),
+        )
+        name = task_name("retry", state.workflow, state.id, th.id, th.cur, state.pc)
+        self.schedule(name, payload, ctx.now)
 
     def change(
         self,

@@ -8,7 +8,20 @@ from typing import ClassVar
 
 import pytest
 
-from engine import Go, OnEvent, S, Section, Step, Wait, Workflow, handle_event, new_state, resume
+from engine import (
+    For,
+    Go,
+    OnEvent,
+    S,
+    Section,
+    Step,
+    Wait,
+    WaitFor,
+    Workflow,
+    handle_event,
+    new_state,
+    resume,
+)
 from engine.errors import StepFailed
 from engine.registry import Registry, RetryPolicy
 from engine.state import WorkflowStatus
@@ -92,3 +105,126 @@ def test_an_event_on_a_failed_instance_does_not_exceed_the_policy(h: Harness) ->
     assert CALLS["charge"] == 2
     assert view["meta"]["status"] == "Failed" and "card declined" in view["meta"]["error"]
     assert view["state"]["notes"] == ["still listening"]
+
+
+class TwoFailing(Workflow):
+    """Two threads with failing steps under different policies."""
+
+    step_retry: ClassVar[dict[str, RetryPolicy]] = {
+        "sa": RetryPolicy(max_attempts=5, initial_backoff=1),
+        "sb": RetryPolicy(max_attempts=1),
+    }
+
+    def definition(self) -> Section:
+        return S(
+            Go("a", S(Wait("wa", OnEvent("go_a", lambda: None)), Step("sa", self.sa))),
+            Go("b", S(Step("sb", self.sb))),
+            Wait("end", OnEvent("fin", lambda: None)),
+        )
+
+    def sa(self) -> None:
+        CALLS["sa"] += 1
+        if CALLS["sa"] == 1:
+            raise RuntimeError("sa fails once")
+
+    def sb(self) -> None:
+        CALLS["sb"] += 1
+        raise RuntimeError("sb fails")
+
+
+def test_a_retry_task_runs_only_its_own_thread(h: Harness) -> None:
+    h.service.registry.add("two", TwoFailing)
+    h.create("two", "t1")
+    assert h.get("two", "t1")["meta"]["status"] == "Failed"  # sb is past its policy at once
+    h.send("two", "t1", "go_a")
+    h.advance(3600)
+    assert (CALLS["sa"], CALLS["sb"]) == (2, 1)  # sa retried; sb never ran again
+    view = h.get("two", "t1")
+    assert view["meta"]["status"] == "Failed"
+    assert [(t["id"], t["attempts"]) for t in view["meta"]["threads"]] == [("_main", 0), ("b", 1)]
+
+
+class SideFlaky(Workflow):
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(max_attempts=5, initial_backoff=10)
+    log: list[str] = []
+
+    def definition(self) -> Section:
+        return S(
+            Go("side", S(Step("flaky", self.flaky))),
+            *[Step(f"main {i}", lambda: None) for i in range(6)],
+            Wait("end", OnEvent("fin", lambda: None)),
+        )
+
+    def flaky(self) -> None:
+        CALLS["flaky"] += 1
+        if CALLS["flaky"] == 1:
+            raise RuntimeError("first time fails")
+
+
+def test_a_retry_runs_first_whatever_the_budget_and_others_continue(h: Harness) -> None:
+    h.service.registry.add("side", SideFlaky)
+    h.service.moves_per_request = 2
+    h.create("side", "s1")
+    h.advance(3600)
+    view = h.get("side", "s1")
+    assert CALLS["flaky"] == 2
+    assert view["meta"]["status"] == "Waiting" and view["meta"]["error"] == ""
+    assert [(t["id"], t["cur"]) for t in view["meta"]["threads"]] == [("_main", "end")]
+    assert h.scheduler.tasks == {}
+
+
+class ExhaustedSide(SideFlaky):
+    step_retry: ClassVar[dict[str, RetryPolicy]] = {"flaky": RetryPolicy(max_attempts=1)}
+
+    def flaky(self) -> None:
+        CALLS["flaky"] += 1
+        raise RuntimeError("always fails")
+
+
+def test_other_threads_go_on_after_a_step_fails_for_good(h: Harness) -> None:
+    h.service.registry.add("exhausted", ExhaustedSide)
+    h.service.moves_per_request = 2
+    h.create("exhausted", "x1")
+    h.advance(3600)
+    view = h.get("exhausted", "x1")
+    assert CALLS["flaky"] == 1 and view["meta"]["status"] == "Failed"
+    main = view["meta"]["threads"][0]
+    assert (main["id"], main["cur"], main["status"]) == ("_main", "end", "WaitingEvent")
+
+
+class FlakyCondition(Workflow):
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(max_attempts=5, initial_backoff=10)
+    ready: bool = False
+    done: bool = False
+
+    def definition(self) -> Section:
+        return S(
+            Go("side", S(WaitFor("cond", self.ready, self.handler), Step("after", self.after))),
+            For("loop", True, Wait("w", OnEvent("on", self.on), OnEvent("off", self.off))),
+        )
+
+    def on(self) -> None:
+        self.ready = True
+
+    def off(self) -> None:
+        self.ready = False
+
+    def after(self) -> None:
+        self.done = True
+
+    def handler(self) -> None:
+        CALLS["handler"] += 1
+        if CALLS["handler"] == 1:
+            raise RuntimeError("handler fails once")
+
+
+def test_a_waitfor_whose_condition_went_away_before_its_retry_waits_afresh(h: Harness) -> None:
+    h.service.registry.add("cond", FlakyCondition)
+    h.create("cond", "c1")
+    h.send("cond", "c1", "on")  # the handler fails
+    h.send("cond", "c1", "off")
+    h.advance(60)  # the retry finds the condition false: the thread waits again, no failure
+    side = h.get("cond", "c1")["meta"]["threads"][1]
+    assert (side["status"], side["attempts"]) == ("WaitingCondition", 0)
+    h.send("cond", "c1", "on")
+    assert h.get("cond", "c1")["state"]["done"] is True and CALLS["handler"] == 2
