@@ -362,6 +362,16 @@ class BadRequest(WorkflowError):
         super().__init__(problem)
 
 
+class InvalidName(BadRequest):
+    """A workflow name or instance id outside the allowed alphabet or length."""
+
+    def __init__(self, what: str, value: str) -> None:
+        super().__init__(
+            f"invalid {what} {value!r}: use letters, digits, '_', '.', '-' (at most 100, "
+            "starting with a letter or digit)"
+        )
+
+
 class BodyTooLarge(WorkflowError):
     """The request body is larger than the configured limit."""
 

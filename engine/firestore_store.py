@@ -16,7 +16,15 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from engine.errors import Contention, Unavailable
-from engine.store import HistoryEntry, HistoryPage, InstanceDoc, Mutation, Page, doc_fields
+from engine.store import (
+    MAX_WRITE_IDS,
+    HistoryEntry,
+    HistoryPage,
+    InstanceDoc,
+    Mutation,
+    Page,
+    doc_fields,
+)
 
 T = TypeVar("T")
 
@@ -79,7 +87,7 @@ class FirestoreStore:
             doc = InstanceDoc.model_validate(snap.to_dict()) if snap.exists else None
             if unsure:
                 write_id, earlier = unsure[0]
-                if (doc.write_id if doc is not None else None) == write_id:
+                if (write_id in doc.write_ids) if doc is not None else write_id is None:
                     wrote.append(unsure[0])
                     return earlier
                 unsure.clear()
@@ -92,9 +100,11 @@ class FirestoreStore:
                     txn.delete(ref)
                     wrote.append((None, result))
                 elif change.doc is not None:
-                    change.doc.write_id = uuid.uuid4().hex
+                    write_id = uuid.uuid4().hex
+                    kept = doc.write_ids[-(MAX_WRITE_IDS - 1) :] if doc is not None else []
+                    change.doc.write_ids = [*kept, write_id]
                     txn.set(ref, doc_fields(change.doc))
-                    wrote.append((change.doc.write_id, result))
+                    wrote.append((write_id, result))
                 for entry in change.history:
                     txn.set(self._history_ref(ref, entry.seq), entry.model_dump(mode="python"))
             return result

@@ -30,7 +30,7 @@ from engine.graph import build, to_dot, to_mermaid
 from engine.http_errors import RETRY_AFTER_SECONDS, error_body, status_of
 from engine.openapi import openapi_document
 from engine.pages import index_html
-from engine.registry import NAME_PATTERN
+from engine.registry import is_name
 from engine.runtime import Service
 from engine.scheduler import TaskPayload
 
@@ -69,10 +69,8 @@ def _response(status: int, body: Any, headers: dict[str, str] | None = None) -> 
 
 
 def _name(value: str, what: str) -> str:
-    if not NAME_PATTERN.match(value):
-        raise e.BadRequest(
-            f"invalid {what} {value!r}: use letters, digits, '_', '.', '-' (at most 100)"
-        )
+    if not is_name(value):
+        raise e.InvalidName(what, value)
     return value
 
 

@@ -23,6 +23,11 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 """Workflow names and instance ids: letters, digits, ``_ . -``, at most 100 characters."""
 
 
+def is_name(value: str) -> bool:
+    """Whether ``value`` is a valid workflow name or instance id (all of it, no newline)."""
+    return NAME_PATTERN.fullmatch(value) is not None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How a failing step is retried: exponential backoff, then the instance is Failed."""
@@ -54,7 +59,7 @@ class Registry:
 
     def add(self, name: str, cls: type[Workflow]) -> type[Workflow]:
         """Register ``cls`` as ``name`` after validating its definition (with default data)."""
-        if not NAME_PATTERN.match(name):
+        if not is_name(name):
             raise DefinitionError(f"invalid workflow name {name!r}", workflow=name)
         if not (isinstance(cls, type) and issubclass(cls, Workflow)):
             raise DefinitionError(f"{cls!r} is not a Workflow subclass", workflow=name)

@@ -31,6 +31,7 @@ from engine.errors import (
     InstanceNotFound,
     InstanceTooLarge,
     InvalidData,
+    InvalidName,
     InvalidState,
     StaleCallback,
     StatementNotFound,
@@ -41,7 +42,7 @@ from engine.errors import (
     WorkflowFinished,
 )
 from engine.interpreter import handle_event, new_state, resume
-from engine.registry import Registry, default_registry
+from engine.registry import Registry, default_registry, is_name
 from engine.scheduler import (
     MAX_SCHEDULE_AHEAD,
     Scheduler,
@@ -214,6 +215,8 @@ class Service:
     def create(self, workflow: str, id: str, data: dict[str, Any] | None) -> dict[str, Any]:
         """Create an instance from initial ``data`` and resume it; ``InstanceExists`` if taken."""
         cls = self.registry.get(workflow)
+        if not is_name(id):
+            raise InvalidName("instance id", id)
         try:
             wf0 = cls.model_validate(data or {})
         except ValidationError as e:
@@ -315,7 +318,8 @@ class Service:
             if idempotency_key is not None:
                 kept = doc.recall(idempotency_key)
                 if kept is not None:
-                    if kept.event != event or kept.request != request:
+                    # (a response kept before fingerprints existed has none: its event decides)
+                    if kept.event != event or kept.request not in ("", request):
                         raise IdempotencyKeyReused(id, idempotency_key, kept.event, event)
                     return None, (json.loads(kept.body), True)
             wf, state = self.load(cls, doc)

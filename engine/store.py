@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
+MAX_WRITE_IDS = 8
+"""How many recent write ids a document keeps."""
+
 MAX_IDEMPOTENCY_KEYS = 20
 """How many recent ``Idempotency-Key`` responses an instance keeps (oldest dropped first)."""
 
@@ -68,9 +71,10 @@ class InstanceDoc(BaseModel):
     """When the instance was created."""
     updated_at: datetime = Field(default_factory=utcnow)
     """When the instance last changed."""
-    write_id: str = ""
-    """Random id of the transaction attempt that wrote this version: a writer whose commit
-    reply was lost reads it back to tell whether its commit landed."""
+    write_ids: list[str] = Field(default_factory=list)
+    """Random ids of the transaction attempts that wrote the last versions, newest last: a
+    writer whose commit reply was lost looks for its own to tell whether its commit landed
+    (also when another writer committed right after it)."""
 
     def remember(self, key: str, event: str, request: str, body: str) -> None:
         """Keep a response for ``key``, dropping the oldest beyond the bound."""

@@ -4,6 +4,7 @@ applied once, and a request that finally gives up on contention has applied noth
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ class FlakyApi:
         self._inner = inner
         self.lose = 0
         self.abort = 0
+        self.meanwhile: Callable[[], object] | None = None
         self.commits = 0
         self._mu = threading.Lock()
 
@@ -47,6 +49,8 @@ class FlakyApi:
             with self._mu:
                 if self.lose:
                     self.lose -= 1
+                    if self.meanwhile is not None:
+                        self.meanwhile()  # another process commits before the retry reads
                     raise gexc.ServiceUnavailable("reply lost after the commit (injected)")  # type: ignore[no-untyped-call]
             return reply
 
@@ -70,6 +74,17 @@ def test_an_event_whose_commit_reply_is_lost_is_applied_once(firestore_env: str)
     assert output["cart"] == [{"name": "once", "qty": 1}]
     assert service.get("pizza", "o1")["state"]["cart"] == [{"name": "once", "qty": 1}]
     assert api.commits == 3  # create, the lost one, and the read-only attempt that saw it land
+
+
+def test_a_lost_reply_is_recognised_after_another_writer_committed(firestore_env: str) -> None:
+    service, api = _service(firestore_env)
+    other, _ = _service(firestore_env)
+    service.create("pizza", "o4", None)
+    api.lose = 1
+    api.meanwhile = lambda: other.send("pizza", "o4", "add", {"name": "other", "qty": 1})
+    service.send("pizza", "o4", "add", {"name": "once", "qty": 1})
+    cart = service.get("pizza", "o4")["state"]["cart"]
+    assert [item["name"] for item in cart] == ["once", "other"]
 
 
 def test_a_create_whose_reply_is_lost_answers_created_not_exists(firestore_env: str) -> None:

@@ -12,9 +12,10 @@ from engine.errors import (
     InstanceExists,
     InstanceNotFound,
     InstanceTooLarge,
+    InvalidName,
     UnknownEvent,
 )
-from engine.registry import Registry, RetryPolicy
+from engine.registry import Registry, RetryPolicy, is_name
 from engine.runtime import MAX_DOCUMENT_BYTES
 from engine.scheduler import TaskKind
 from engine.testing import Harness
@@ -298,3 +299,25 @@ def test_a_reused_key_with_another_input_is_refused() -> None:
     with pytest.raises(IdempotencyKeyReused):
         h.service.send("echo", "e2", "echo", "second", idempotency_key="k")
     assert h.get("echo", "e2") == before
+
+
+def test_an_instance_id_outside_the_alphabet_is_refused(harness: Harness) -> None:
+    for bad in ("order 1", "o1\n", "", "-o1", "x" * 101):
+        with pytest.raises(InvalidName):
+            harness.create("counter", bad)
+    assert harness.store.writes == 0
+    assert not is_name("o1\n") and is_name("o1") and is_name("A.b-c_1")
+
+
+def test_a_response_kept_before_fingerprints_still_replays() -> None:
+    reg = Registry()
+    reg.add("echo", Echo)
+    h = Harness(reg)
+    h.create("echo", "e3")
+    h.service.send("echo", "e3", "echo", "first", idempotency_key="old")
+    doc = h.store.get("echo", "e3")
+    assert doc is not None
+    doc.idempotency[0].request = ""  # as stored by the earlier release
+    h.store._docs[("echo", "e3")] = doc.model_dump_json()
+    assert h.service.send("echo", "e3", "echo", "first", idempotency_key="old") == ("first", True)
+    assert h.get("echo", "e3")["state"]["count"] == 1
