@@ -128,6 +128,8 @@ class FirestoreStore:
                     unsure[:] = wrote
             time.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt)))
         if isinstance(last, _TRANSIENT):
+            if unsure:  # a commit went out and Firestore never let us look whether it landed
+                raise Unavailable("Firestore", f"{last}; whether the request applied is unknown")
             raise Unavailable("Firestore", str(last))
         raise Contention(workflow, id, self.attempts)
 
