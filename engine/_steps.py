@@ -69,5 +69,8 @@ def restore(wf: Workflow, snap: dict[str, Any]) -> None:
 
 def describe_exc(e: BaseException) -> str:
     """``Type: message`` of an exception, for state and logs."""
-    text = str(e)
+    try:
+        text = str(e)
+    except Exception:  # an exception whose message itself fails
+        text = ""
     return f"{type(e).__name__}: {text}" if text else type(e).__name__

@@ -69,6 +69,9 @@ class StepFailed(WorkflowError):
         """The exception the action raised, as text."""
         self.attempt = attempt
         """How many times the step has failed in a row (1 for the first failure)."""
+        self.threads: tuple[str, ...] = (thread_id,)
+        """Every thread whose step (or WaitFor handler) failed in the same run, this one
+        first: each needs its retry."""
 
 
 class StatementNotFound(WorkflowError):

@@ -369,6 +369,9 @@ class _Run:
             restore(self.wf, snap)
             th.attempts += 1
             th.error = describe_exc(e)
+            # A failure is a change: its own pc tells its retry apart from older ones.
+            self.state.pc += 1
+            th.pc = self.state.pc
             err = StepFailed(self.state.id, name, th.error, th.attempts, th.id)
             self.failed_now |= {th.id}
             if self.failure is None:
@@ -557,6 +560,8 @@ class _Run:
         state.status = status
         if self.failure is not None:
             state.error = self.failure.message
+            first = self.failure.thread_id
+            self.failure.threads = (first, *sorted(self.failed_now - {first}))
             raise self.failure
         if state.error and status is not WorkflowStatus.FAILED:
             state.error = ""

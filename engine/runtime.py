@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -121,7 +121,6 @@ class TxContext:
     def schedule_timeout(self, req: CallbackRequest, seconds: float) -> str:
         if seconds > MAX_TIMER.total_seconds():
             raise TimeoutTooLong(req.workflow_id, req.name, seconds, MAX_TIMER.total_seconds())
-        name = task_name("timer", self.workflow, req.workflow_id, req.thread_id, req.name, req.pc)
         payload = TaskPayload(
             kind=TaskKind.TIMER,
             workflow=self.workflow,
@@ -131,6 +130,7 @@ class TxContext:
             event=req.name,
             due=self.now + timedelta(seconds=seconds),
         )
+        name = _base_name(payload)
         self.service.schedule(name, payload, self.now)
         return name
 
@@ -148,10 +148,32 @@ def _can_continue(state: State) -> bool:
     )
 
 
-def _still_waiting(doc: InstanceDoc, timer: TaskPayload) -> bool:
-    """Whether the instance still waits for ``timer``'s event at the timer's pc."""
-    th = State.model_validate_json(doc.state).thread(timer.thread)
-    return th is not None and th.pc == timer.pc and timer.event in doc.waiting
+def _retry_due(state: State, retry: TaskPayload) -> bool:
+    """Whether ``retry`` is for the thread's current failure (not an older one)."""
+    th = state.thread(retry.thread)
+    return (
+        th is not None
+        and th.cur == retry.step
+        and th.attempts == retry.attempt > 0
+        and th.pc == retry.pc
+    )
+
+
+def _still_pending(doc: InstanceDoc, task: TaskPayload) -> bool:
+    """Whether a long timer's or retry's hop should go on: the instance still waits for the
+    timer's event at its pc, or still has the retry's failure."""
+    state = State.model_validate_json(doc.state)
+    if task.kind is TaskKind.RETRY:
+        return _retry_due(state, task)
+    th = state.thread(task.thread)
+    return th is not None and th.pc == task.pc and task.event in doc.waiting
+
+
+def _base_name(p: TaskPayload) -> str:
+    """The deterministic name of a timer or retry task (hops add ``-hop<n>``)."""
+    if p.kind is TaskKind.RETRY:
+        return task_name("retry", p.workflow, p.id, p.thread, p.step, p.pc)
+    return task_name("timer", p.workflow, p.id, p.thread, p.event, p.pc)
 
 
 def view(doc: InstanceDoc) -> dict[str, Any]:
@@ -349,16 +371,14 @@ class Service:
                 return "stale"
             raise
         now = self.clock()
-        if payload.kind is TaskKind.TIMER and payload.due is not None and payload.due > now:
-            # A long timer's hop: go on only while its wait is still the current one.
+        if payload.kind is not TaskKind.RESUME and payload.due is not None and payload.due > now:
+            # A hop of a timer or retry due beyond Cloud Tasks' horizon: go on only while it
+            # is still pending.
             doc = self.store.get(payload.workflow, payload.id)
-            if doc is None or not _still_waiting(doc, payload):
+            if doc is None or not _still_pending(doc, payload):
                 return "stale"
             hop = payload.model_copy(update={"hop": payload.hop + 1})
-            name = task_name(
-                "timer", payload.workflow, payload.id, payload.thread, payload.event, payload.pc
-            )
-            self.schedule(f"{name}-hop{hop.hop}", hop, now)
+            self.schedule(f"{_base_name(payload)}-hop{hop.hop}", hop, now)
             return "rescheduled"
 
         def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, str]:
@@ -396,8 +416,7 @@ class Service:
                 return False
             return True
         if p.kind is TaskKind.RETRY:
-            th = state.thread(p.thread)
-            return th is not None and th.cur == p.step and th.attempts == p.attempt > 0
+            return _retry_due(state, p)
         return _can_continue(state)
 
     def _drive(self, cls: type[Workflow], workflow: str, id: str) -> bool:
@@ -472,8 +491,8 @@ class Service:
         checkpoint = bool(getattr(cls, "checkpoint_every_step", False))
         budget = 1 if checkpoint else self.moves_per_request
         deadline = time.monotonic() + self.seconds_per_request
-        before = {t.id: t.attempts for t in state.threads}
-        with suppress(StepFailed):  # every failure is on its thread: handled below
+        failed_now: tuple[str, ...] = ()
+        try:
             resume(
                 wf,
                 state,
@@ -483,18 +502,24 @@ class Service:
                 hold_failed=True,
                 retry=retry,
             )
+        except StepFailed as e:
+            failed_now = e.threads
         if state.status is WorkflowStatus.FINISHED:
             return
-        failed = [t for t in state.threads if t.attempts]
-        for th in failed:
-            if th.attempts > before.get(th.id, 0):
+        for tid in failed_now:
+            th = state.thread(tid)
+            if th is not None:
                 self._schedule_retry(cls, state, th, ctx)
-        if failed:
-            exhausted = any(
-                t.attempts >= self.registry.retry_policy(cls, t.cur).max_attempts for t in failed
-            )
-            # Failed once a step is past its policy; until then its retry is on its way.
-            state.status = WorkflowStatus.FAILED if exhausted else WorkflowStatus.RESUMING
+        failed = [t for t in state.threads if t.attempts]
+        exhausted = [
+            t for t in failed if t.attempts >= self.registry.retry_policy(cls, t.cur).max_attempts
+        ]
+        if exhausted:  # Failed once a step is past its policy, and the error says which
+            t = exhausted[0]
+            state.status = WorkflowStatus.FAILED
+            state.error = StepFailed(state.id, t.cur, t.error, t.attempts, t.id).message
+        elif failed:  # their retries are on their way
+            state.status = WorkflowStatus.RESUMING
         if _can_continue(state):
             delay = CHECKPOINT_RESUME_DELAY if checkpoint else timedelta(0)
             payload = TaskPayload(
@@ -528,14 +553,13 @@ class Service:
             kind=TaskKind.RETRY,
             workflow=state.workflow,
             id=state.id,
-            pc=state.pc,
+            pc=th.pc,
             thread=th.id,
             step=th.cur,
             attempt=th.attempts,
             due=ctx.now + timedelta(seconds=policy.backoff(th.attempts)),
         )
-        name = task_name("retry", state.workflow, state.id, th.id, th.cur, state.pc)
-        self.schedule(name, payload, ctx.now)
+        self.schedule(_base_name(payload), payload, ctx.now)
 
     def change(
         self,

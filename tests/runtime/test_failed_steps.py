@@ -4,7 +4,7 @@ events for other threads move those threads, not the failed step."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -140,7 +140,7 @@ def test_a_retry_task_runs_only_its_own_thread(h: Harness) -> None:
     h.advance(3600)
     assert (CALLS["sa"], CALLS["sb"]) == (2, 1)  # sa retried; sb never ran again
     view = h.get("two", "t1")
-    assert view["meta"]["status"] == "Failed"
+    assert view["meta"]["status"] == "Failed" and "sb fails" in view["meta"]["error"]
     assert [(t["id"], t["attempts"]) for t in view["meta"]["threads"]] == [("_main", 0), ("b", 1)]
 
 
@@ -228,3 +228,135 @@ def test_a_waitfor_whose_condition_went_away_before_its_retry_waits_afresh(h: Ha
     assert (side["status"], side["attempts"]) == ("WaitingCondition", 0)
     h.send("cond", "c1", "on")
     assert h.get("cond", "c1")["state"]["done"] is True and CALLS["handler"] == 2
+
+
+TIMES: dict[str, list[float]] = {}
+
+
+def _stamp(h: Harness, name: str) -> int:
+    TIMES.setdefault(name, []).append((h.clock.now - START[0]).total_seconds())
+    return len(TIMES[name])
+
+
+START: list[Any] = []
+HARNESS: list[Harness] = []
+
+
+@pytest.fixture
+def timed(h: Harness) -> Harness:
+    TIMES.clear()
+    START[:] = [h.clock.now]
+    HARNESS[:] = [h]
+    return h
+
+
+class Chain(Workflow):
+    """Step a fails once; step b, right after it, always fails."""
+
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(max_attempts=3, initial_backoff=10)
+
+    def definition(self) -> Section:
+        return S(Step("a", self.a), Step("b", self.b), Wait("end", OnEvent("fin", lambda: None)))
+
+    def a(self) -> None:
+        if _stamp(HARNESS[0], "a") == 1:
+            raise RuntimeError("a once")
+
+    def b(self) -> None:
+        _stamp(HARNESS[0], "b")
+        raise RuntimeError("b always")
+
+
+def test_a_step_failing_in_its_neighbours_retry_request_gets_its_own_retries(
+    timed: Harness,
+) -> None:
+    timed.service.registry.add("chain", Chain)
+    timed.create("chain", "c1")
+    timed.advance(3600)
+    assert TIMES == {"a": [0, 10], "b": [10, 20, 40]}  # backoff 10, 20; three attempts
+    view = timed.get("chain", "c1")
+    assert view["meta"]["status"] == "Failed" and "b always" in view["meta"]["error"]
+
+
+class TwiceFailingCondition(Workflow):
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(max_attempts=4, initial_backoff=10)
+
+    def definition(self) -> Section:
+        return S(WaitFor("cond", True, self.handler))
+
+    def handler(self) -> None:
+        if _stamp(HARNESS[0], "handler") <= 3:
+            raise RuntimeError("handler fails")
+
+
+def test_a_waitfor_handler_gets_every_retry_its_policy_allows(timed: Harness) -> None:
+    timed.service.registry.add("twice", TwiceFailingCondition)
+    timed.create("twice", "w1")
+    timed.advance(3600)
+    assert TIMES == {"handler": [0, 10, 30, 70]}
+    assert timed.get("twice", "w1")["meta"]["status"] == "Finished"
+
+
+class LoopFailing(Workflow):
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(
+        max_attempts=5, initial_backoff=100, max_backoff=100
+    )
+
+    def definition(self) -> Section:
+        return S(For("loop", True, Step("a", self.a), Wait("w", OnEvent("next", lambda: None))))
+
+    def a(self) -> None:
+        if _stamp(HARNESS[0], "a") in (1, 3):
+            raise RuntimeError("a fails")
+
+
+def test_an_old_retry_task_never_retries_a_newer_failure(timed: Harness) -> None:
+    timed.service.registry.add("loop", LoopFailing)
+    timed.create("loop", "l1")
+    (first_retry,) = timed.scheduler.tasks.values()
+    timed.advance(100)  # the retry succeeds; the loop waits for "next"
+    timed.clock.advance(1)
+    timed.send("loop", "l1", "next")  # the next pass fails again, with attempt 1 again
+    assert timed.service.run_task(first_retry.payload) == "stale"  # delivered again, late
+    timed.advance(3600)
+    assert TIMES == {"a": [0, 100, 101, 201]}
+
+
+class SlowRetry(Workflow):
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(
+        max_attempts=2, initial_backoff=40 * 86400, max_backoff=40 * 86400
+    )
+
+    def definition(self) -> Section:
+        return S(Step("a", self.a), Wait("end", OnEvent("fin", lambda: None)))
+
+    def a(self) -> None:
+        if _stamp(HARNESS[0], "a") == 1:
+            raise RuntimeError("later")
+
+
+def test_a_backoff_beyond_the_task_horizon_hops_and_keeps_its_time(timed: Harness) -> None:
+    timed.service.registry.add("slow", SlowRetry)
+    timed.create("slow", "r1")
+    timed.advance(50 * 86400)
+    assert TIMES == {"a": [0, 40 * 86400]}
+    assert "rescheduled" in [outcome for _, outcome in timed.outcomes]
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("no text")
+
+
+class Odd(Workflow):
+    def definition(self) -> Section:
+        return S(Step("a", self.a), Wait("end", OnEvent("fin", lambda: None)))
+
+    def a(self) -> None:
+        raise Unprintable
+
+
+def test_an_exception_without_readable_text_is_still_a_failed_step(h: Harness) -> None:
+    h.service.registry.add("odd", Odd)
+    view = h.create("odd", "o1")
+    assert view["meta"]["threads"][0]["error"] == "Unprintable"

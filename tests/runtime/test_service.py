@@ -132,6 +132,8 @@ def test_duplicate_retry_task_runs_the_step_once(harness: Harness) -> None:
     harness.create("flaky", "f1", {"fail_times": 1})
     (task,) = harness.scheduler.tasks.values()
     assert task.payload.kind is TaskKind.RETRY
+    assert harness.service.run_task(task.payload) == "rescheduled"  # delivered before it is due
+    harness.clock.now = task.eta
     assert harness.service.run_task(task.payload) == "applied"
     assert harness.service.run_task(task.payload) == "stale"
     assert CALLS["charge"] == 2
