@@ -370,7 +370,8 @@ class InvalidName(BadRequest):
 
     def __init__(self, what: str, value: str) -> None:
         super().__init__(
-            f"invalid {what} {value!r}: use letters, digits, '_', '.', '-' (at most 100, "
+            f"invalid {what} {value[:60]!r}{'...' if len(value) > 60 else ''}: use letters, "
+            "digits, '_', '.', '-' (at most 100, "
             "starting with a letter or digit)"
         )
 

@@ -291,7 +291,7 @@ class HttpApp:
         token = request.headers.get(ADMIN_HEADER, "")
         secret = self.settings.signing_secret
         if not secret or not hmac.compare_digest(token.encode(), secret.encode()):
-            raise e.Forbidden(f"admin calls need the {ADMIN_HEADER} header")
+            raise e.Forbidden(f"admin calls need the {ADMIN_HEADER} header with the secret")
         actor = _actor(request)
         method, n = request.method, len(parts)
         if n < 2 or parts[0] != "wf":

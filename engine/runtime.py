@@ -239,6 +239,12 @@ class Service:
         cls = self.registry.get(workflow)
         if not is_name(id):
             raise InvalidName("instance id", id)
+        unknown = sorted(set(data or {}) - set(cls.model_fields))
+        if unknown:  # a typo would otherwise silently keep the default
+            raise InvalidData(
+                workflow,
+                [{"loc": [k], "msg": "unknown field", "type": "extra_forbidden"} for k in unknown],
+            )
         try:
             wf0 = cls.model_validate(data or {})
         except ValidationError as e:

@@ -8,7 +8,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,8 @@ def dry_run(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},  # no gcloud credentials needed
+        # no gcloud credentials needed
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": tempfile.gettempdir()},
     )
 
 
@@ -40,14 +43,16 @@ def commands_of(result: subprocess.CompletedProcess[str]) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def plan() -> tuple[list[list[str]], Path]:
+def plan() -> Iterator[tuple[list[list[str]], Path]]:
     result = dry_run("--project", "demo-proj", "--region", "europe-west1", "--dry-run")
     assert result.returncode == 0, result.stderr
     commands = [
         shlex.split(line[2:]) for line in result.stdout.splitlines() if line.startswith("+ ")
     ]
     staged = next(line for line in result.stdout.splitlines() if "staged in" in line)
-    return commands, Path(staged.rsplit(" ", 1)[-1])
+    stage = Path(staged.rsplit(" ", 1)[-1])
+    yield commands, stage
+    shutil.rmtree(stage, ignore_errors=True)  # a dry run leaves it for inspection
 
 
 def normalized(command: list[str]) -> list[str]:

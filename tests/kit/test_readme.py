@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from engine.registry import default_registry
 from engine.testing import Harness
@@ -34,3 +38,26 @@ def test_the_testing_example_passes() -> None:
     namespace: dict[str, Any] = {"__name__": "readme_test"}
     exec(compile(example, "README.md", "exec"), namespace)
     namespace["test_cart_expires_after_a_day"]()
+
+
+@pytest.mark.parametrize(
+    ("marker", "saved_as"),
+    [
+        ('@register("approval")', "workflows/approval.py"),
+        ("def test_cart_expires_after_a_day", "tests/test_my_workflow.py"),
+    ],
+)
+def test_the_examples_pass_the_projects_own_lint_and_format(marker: str, saved_as: str) -> None:
+    """Saved where the README says, an example keeps ``scripts/test.sh`` green."""
+    example = next(b for b in blocks() if marker in b)
+    ruff = str(Path(sys.executable).parent / "ruff")
+    root = README.parent
+    for args in (["check", "--no-fix"], ["format", "--diff"]):
+        result = subprocess.run(
+            [ruff, *args, "--stdin-filename", saved_as, "-"],
+            input=example,
+            capture_output=True,
+            text=True,
+            cwd=root,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -95,6 +95,7 @@ def test_listing_pages(client: FlaskClient) -> None:
         ("post", "/wf/pizza/o2", {"timeouts": {"cart": -1}}, 422, "invalid_data"),
         ("post", "/wf/pizza/o2", [1, 2], 400, "bad_request"),
         ("post", "/wf/pizza/o2", {"timeouts": {"cart": 1e12}}, 422, "invalid_data"),
+        ("post", "/wf/pizza/o2", {"timeout": {"cart": 2}}, 422, "invalid_data"),  # a typo
         ("get", "/wf/pizza/bad%20id", None, 400, "bad_request"),
         ("get", "/wf/pizza?limit=1000", None, 400, "bad_request"),
         ("get", "/wf/pizza?status=Sleeping", None, 400, "bad_request"),
