@@ -610,12 +610,12 @@ def handle_event(
     ``wf`` and ``state`` exactly as they were.
     """
     run = _Run(wf, state, ctx, None)
-    if state.status is _FINISHED:
-        raise WorkflowFinished(state.id)
     if event not in run.shape.events:
         run.shape = shape_of(wf, run.definition(), refresh=True)
         if event not in run.shape.events:
             raise UnknownEvent(state.id, event)
+    if state.status is _FINISHED:
+        raise WorkflowFinished(state.id)
     waiting: list[tuple[Thread, WaitEvent]] = []
     for th in state.threads:
         if th.status is _WAITING_EVENT and (thread_id is None or th.id == thread_id):

@@ -128,6 +128,8 @@ def test_event_on_finished_instance_is_409(client: FlaskClient, harness: Harness
     assert before["meta"]["status"] == "Finished"
     resp = client.post("/wf/pizza/o1/add", json={"name": "x", "qty": 1})
     assert (resp.status_code, error_code(resp)) == (409, "workflow_finished")
+    unknown = client.post("/wf/pizza/o1/no_such_event")
+    assert (unknown.status_code, error_code(unknown)) == (404, "unknown_event")
     assert snapshot(client) == before
 
 
