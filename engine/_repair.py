@@ -78,6 +78,9 @@ def goto(wf: Workflow, state: State, thread_id: str, statement: str, ctx: Any = 
 def add_thread(wf: Workflow, state: State, thread_id: str, go: str) -> None:
     """Start a thread running the body of the ``Go`` statement ``go``."""
     require_running(state)
+    if not 0 < len(thread_id) <= 200 or "/" in thread_id or not thread_id.isprintable():
+        # it must be usable in DELETE .../threads/{thread} again
+        raise InvalidRepair(state.id, f"invalid thread id {thread_id[:60]!r}")
     if state.thread(thread_id) is not None:
         raise InvalidRepair(state.id, f"thread {thread_id!r} exists already")
     pos = shape_of(wf, wf.definition(), refresh=True).positions.get(go)

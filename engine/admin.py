@@ -49,7 +49,8 @@ class Admin:
             assert change.doc is not None
             return change, view(change.doc)
 
-        return svc.mutate(workflow, id, fn)
+        repaired = svc.mutate(workflow, id, fn)
+        return svc.get(workflow, id) if svc.drive(cls, workflow, id) else repaired
 
     def replace_data(
         self, workflow: str, id: str, fields: dict[str, Any], actor: str = ""
@@ -61,11 +62,12 @@ class Admin:
             unknown = sorted(set(fields) - set(cls.model_fields))
             if unknown:
                 raise InvalidRepair(id, f"unknown data fields {unknown}")
-            merged = json.loads(wf.model_dump_json()) | fields
-            try:
-                return cls.model_validate(merged)
+            merged = json.loads(wf.model_dump_json()) | fields  # each field replaced whole
+            try:  # from JSON, as stored data is read (strict models accept it so)
+                return cls.model_validate_json(json.dumps(merged))
             except ValidationError as e:
-                raise InvalidData(workflow, [dict(x) for x in e.errors(include_url=False)]) from e
+                errors = e.errors(include_url=False, include_context=False, include_input=False)
+                raise InvalidData(workflow, [dict(x) for x in errors]) from e
 
         return self._repair(workflow, id, "replace_data", fields, actor, repair)
 

@@ -23,6 +23,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.WorkflowFinished: 409,
     e.IdempotencyKeyReused: 409,
     e.StatementNotFound: 409,
+    e.ThreadExists: 409,
     e.BodyTooLarge: 413,
     e.InvalidInput: 422,
     e.InvalidData: 422,

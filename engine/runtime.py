@@ -262,7 +262,7 @@ class Service:
             return change, view(change.doc)
 
         created = self.mutate(workflow, id, fn)
-        return self.get(workflow, id) if self._drive(cls, workflow, id) else created
+        return self.get(workflow, id) if self.drive(cls, workflow, id) else created
 
     def get(self, workflow: str, id: str) -> dict[str, Any]:
         """The instance's view; ``InstanceNotFound`` if there is none."""
@@ -363,7 +363,7 @@ class Service:
             return change, (body, False)
 
         result = self.mutate(workflow, id, fn)
-        self._drive(cls, workflow, id)
+        self.drive(cls, workflow, id)
         return result
 
     def run_task(self, payload: TaskPayload) -> str:
@@ -401,7 +401,7 @@ class Service:
             return change, "applied"
 
         outcome = self.mutate(payload.workflow, payload.id, fn)
-        self._drive(cls, payload.workflow, payload.id)
+        self.drive(cls, payload.workflow, payload.id)
         return outcome
 
     # -- building blocks ------------------------------------------------------------------
@@ -425,7 +425,7 @@ class Service:
             return _retry_due(state, p)
         return _can_continue(state)
 
-    def _drive(self, cls: type[Workflow], workflow: str, id: str) -> bool:
+    def drive(self, cls: type[Workflow], workflow: str, id: str) -> bool:
         """Checkpoint-per-step workflows: go on, one commit per move, while they can move.
 
         Returns whether it did anything. (Other workflows resume fully in one commit.)

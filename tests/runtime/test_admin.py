@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
+from pydantic import ConfigDict
 
 import workflows.pizza  # noqa: F401  (registers "pizza")
-from engine import OnEvent, S, Section, Step, Wait, Workflow
+from engine import Go, OnEvent, S, Section, Step, Wait, WaitFor, Workflow
 from engine.admin import Admin
 from engine.errors import (
     InstanceNotFound,
     InvalidData,
     InvalidRepair,
+    ThreadExists,
     WorkflowError,
     WorkflowFinished,
 )
+from engine.http_errors import status_of
 from engine.registry import Registry, RetryPolicy
 from engine.testing import Harness
 
@@ -186,3 +190,81 @@ def test_a_finished_instance_cannot_have_its_data_replaced(h: Harness) -> None:
     admin = Admin(h.service)
     admin.cancel("pizza", "o1")
     unchanged(h, lambda: admin.replace_data("pizza", "o1", {"status": "again"}), WorkflowFinished)
+
+
+class Forked(Workflow):
+    """Prepares, starts a side thread, then waits."""
+
+    def definition(self) -> Section:
+        return S(
+            Step("prep", lambda: None),
+            Go("side", Wait("side wait", OnEvent("poke", lambda: None))),
+            Wait("w", OnEvent("go", lambda: None)),
+        )
+
+
+def test_a_goto_that_would_start_a_running_thread_again_is_refused_whole() -> None:
+    reg = Registry()
+    reg.add("forked", Forked)
+    h = Harness(reg)
+    h.create("forked", "f1")
+    admin = Admin(h.service)
+    unchanged_in(h, "forked", "f1", lambda: admin.goto("forked", "f1", "_main", "prep"))
+    with pytest.raises(ThreadExists) as info:
+        admin.goto("forked", "f1", "_main", "prep")
+    assert status_of(info.value) == 409
+
+
+def unchanged_in(h: Harness, workflow: str, id: str, bad: Any) -> None:
+    before = h.get(workflow, id)
+    with pytest.raises(WorkflowError):
+        bad()
+    assert h.get(workflow, id) == before
+
+
+class Strict(Workflow):
+    model_config = ConfigDict(strict=True)
+    when: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    note: str = ""
+
+    def definition(self) -> Section:
+        return S(Wait("w", OnEvent("go", lambda: None)))
+
+
+def test_data_of_a_strict_model_can_be_replaced() -> None:
+    reg = Registry()
+    reg.add("strict", Strict)
+    h = Harness(reg)
+    h.create("strict", "s1")
+    view = Admin(h.service).replace_data("strict", "s1", {"note": "fixed"})
+    assert view["state"]["note"] == "fixed" and view["state"]["when"].startswith("2026-01-01")
+
+
+class Stepwise(Workflow):
+    checkpoint_every_step: ClassVar[bool] = True
+    ready: bool = False
+    log: list[str] = []
+
+    def definition(self) -> Section:
+        return S(
+            WaitFor("ready", self.ready),
+            Step("one", lambda: self.log.append("one")),
+            Step("two", lambda: self.log.append("two")),
+        )
+
+
+def test_a_repair_of_a_checkpointed_workflow_goes_on_at_once() -> None:
+    reg = Registry()
+    reg.add("stepwise", Stepwise)
+    h = Harness(reg)
+    h.create("stepwise", "c1")
+    view = Admin(h.service).replace_data("stepwise", "c1", {"ready": True})
+    assert view["meta"]["status"] == "Finished" and view["state"]["log"] == ["one", "two"]
+
+
+@pytest.mark.parametrize("thread", ["a/b", "tab\there", "", "x" * 201])
+def test_a_thread_id_that_routes_could_not_name_is_refused(h: Harness, thread: str) -> None:
+    confirmed(h)
+    admin = Admin(h.service)
+    admin.remove_thread("pizza", "o1", "payment thread")
+    unchanged(h, lambda: admin.add_thread("pizza", "o1", thread, "payment thread"), InvalidRepair)
