@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from engine._names import is_name
 from engine._signature import signature_of
 from engine.dsl import (
     Break,
@@ -172,6 +173,12 @@ def _walk_cases(
         if not isinstance(event, str) or not event or "/" in event:
             raise DefinitionError(
                 f"event names are non-empty strings without '/', got {event!r}", statement=name
+            )
+        if not isinstance(case, Timeout) and not is_name(event):
+            raise DefinitionError(
+                f"events fed over HTTP appear in URLs: use letters, digits, '_', '.', '-' (at "
+                f"most 100, starting with a letter or digit), got {event!r}",
+                statement=name,
             )
         if event in seen:
             raise DefinitionError(f"duplicate event {event!r}", statement=name, workflow=wf)

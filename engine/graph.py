@@ -91,7 +91,8 @@ def build(description: dict[str, Any]) -> Graph:
     g = Graph(str(description["workflow"]))
     start = g.node("start", "start")
     exits = _section(g, description["definition"], [(start, "")], None, "end")
-    g.connect(exits, g.node("end", "end"))
+    if exits:  # (a body ending in Return has its end already)
+        g.connect(exits, g.node("end", "end"))
     return g
 
 
@@ -154,7 +155,8 @@ def _stmt(g: Graph, n: dict[str, Any], exits: Exits, loop: _Loop | None, end: st
         g.connect([(nid, "")], thread_start, "dashed")
         thread_end = f"end of {n['name']}"
         body_exits = _section(g, n["body"], [(thread_start, "")], None, thread_end)
-        g.connect(body_exits, _end(g, thread_end))
+        if body_exits:
+            g.connect(body_exits, _end(g, thread_end))
         return [(nid, "")]
     if kind == "Break":
         if loop is not None:
@@ -184,11 +186,18 @@ _DOT_SHAPES = {
 
 
 def _dot_escape(text: str) -> str:
+    # Graphviz also reads HTML character references in labels: keep "&" literal.
+    text = text.replace("&", "&amp;")
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def to_dot(description: dict[str, Any]) -> str:
-    """The definition as a Graphviz DOT document."""
+HERE_COLOR = "#d93025"
+"""Outline of the nodes where an instance sits."""
+
+
+def to_dot(description: dict[str, Any], here: frozenset[str] = frozenset()) -> str:
+    """The definition as a Graphviz DOT document; nodes whose key is in ``here`` (where an
+    instance sits) are outlined."""
     g = build(description)
     lines = [
         f'digraph "{_dot_escape(g.name)}" {{',
@@ -197,7 +206,9 @@ def to_dot(description: dict[str, Any]) -> str:
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
     for n in g.nodes:
-        lines.append(f'  {n.id} [label="{_dot_escape(n.label)}", shape={_DOT_SHAPES[n.shape]}];')
+        mark = f', color="{HERE_COLOR}", penwidth=3' if n.key and n.key in here else ""
+        label = _dot_escape(n.label)
+        lines.append(f'  {n.id} [label="{label}", shape={_DOT_SHAPES[n.shape]}{mark}];')
     for e in g.edges:
         attrs = []
         if e.label:
@@ -226,12 +237,15 @@ _MERMAID_SHAPES = {
 
 
 def _mermaid_escape(text: str) -> str:
-    out = text.replace("&", "#amp;").replace('"', "#quot;").replace("|", "#124;")
+    out = (
+        text.replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;").replace("|", "#124;")
+    )
     return out.replace("<", "#lt;").replace(">", "#gt;").replace("\n", " ")
 
 
-def to_mermaid(description: dict[str, Any]) -> str:
-    """The definition as a Mermaid flowchart."""
+def to_mermaid(description: dict[str, Any], here: frozenset[str] = frozenset()) -> str:
+    """The definition as a Mermaid flowchart; nodes whose key is in ``here`` (where an
+    instance sits) are outlined."""
     g = build(description)
     lines = ["flowchart TD"]
     for n in g.nodes:
@@ -239,6 +253,10 @@ def to_mermaid(description: dict[str, Any]) -> str:
         lines.append(f'  {n.id}{left}"{_mermaid_escape(n.label)}"{right}')
     for e in g.edges:
         arrow = {"solid": "-->", "dashed": "-.->", "back": "==>"}[e.style]
-        label = f"|{_mermaid_escape(e.label)}|" if e.label else ""
+        label = f'|"{_mermaid_escape(e.label)}"|' if e.label else ""
         lines.append(f"  {e.src} {arrow}{label} {e.dst}")
+    marked = [n.id for n in g.nodes if n.key and n.key in here]
+    if marked:
+        lines.append(f"  classDef here stroke:{HERE_COLOR},stroke-width:3px")
+        lines.append(f"  class {','.join(marked)} here")
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from engine import errors as e
 from engine._describe import describe_workflow
 from engine._log import log
+from engine._names import is_name
 from engine._signing import SIGNATURE_HEADER, verify
 from engine._svg import to_svg
 from engine.admin import Admin
@@ -30,7 +31,6 @@ from engine.graph import build, to_dot, to_mermaid
 from engine.http_errors import RETRY_AFTER_SECONDS, error_body, status_of
 from engine.openapi import openapi_document
 from engine.pages import index_html
-from engine.registry import is_name
 from engine.runtime import Service
 from engine.scheduler import TaskPayload
 
@@ -225,19 +225,19 @@ class HttpApp:
         if kind == "openapi":
             return openapi_document(description, request.host_url.rstrip("/"))
         fmt = request.args.get("format", "mermaid")
+        if fmt not in ("dot", "mermaid", "svg"):
+            raise e.BadRequest(f"unknown graph format {fmt!r}: use mermaid, dot or svg")
+        instance = request.args.get("instance")
+        here = (
+            self.service.positions(workflow, _name(instance, "instance id"))
+            if instance is not None
+            else frozenset()
+        )
         if fmt == "dot":
-            return Text(to_dot(description), "text/vnd.graphviz")
+            return Text(to_dot(description, here), "text/vnd.graphviz")
         if fmt == "mermaid":
-            return Text(to_mermaid(description), "text/plain")
-        if fmt == "svg":
-            instance = request.args.get("instance")
-            here = (
-                self.service.positions(workflow, _name(instance, "instance id"))
-                if instance
-                else frozenset()
-            )
-            return Text(to_svg(build(description), here), "image/svg+xml")
-        raise e.BadRequest(f"unknown graph format {fmt!r}: use mermaid, dot or svg")
+            return Text(to_mermaid(description, here), "text/plain")
+        return Text(to_svg(build(description), here), "image/svg+xml")
 
     def _list(self, request: flask.Request, workflow: str) -> Any:
         args = request.args

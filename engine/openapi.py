@@ -63,11 +63,16 @@ class _Components:
     def hoist(self, schema: dict[str, Any]) -> dict[str, Any]:
         """``schema`` with its ``$defs`` moved to components (renamed on a clash)."""
         schema = copy.deepcopy(schema)
-        defs = schema.pop("$defs", {})
+        defs: dict[str, Any] = schema.pop("$defs", {})
+        unchanged = {name: name for name in defs}
         renames: dict[str, str] = {}
         for name in defs:
+            as_is = _rewrite(defs[name], unchanged)  # as it reads when no name changes
             target, n = name, 2
-            while target in self.schemas and self.schemas[target] != defs[name]:
+            # a new name must be free here too: not another of these defs, nor chosen already
+            while (target in self.schemas and self.schemas[target] != as_is) or (
+                target != name and (target in defs or target in renames.values())
+            ):
                 target, n = f"{name}{n}", n + 1
             renames[name] = target
         for name, definition in defs.items():
@@ -90,15 +95,16 @@ def _rewrite(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def _events(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every HTTP-fed case (OnEvent, On), first occurrence of each event name."""
-    found: list[dict[str, Any]] = []
+def _events(nodes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Every HTTP-fed case (OnEvent, On) by event name, in order (an event may be awaited in
+    several waits, with different handlers)."""
+    found: dict[str, list[dict[str, Any]]] = {}
 
     def walk(ns: list[dict[str, Any]]) -> None:
         for n in ns:
             for case in n.get("cases", ()):
-                if case["type"] != "Timeout" and all(c["event"] != case["event"] for c in found):
-                    found.append(case)
+                if case["type"] != "Timeout":
+                    found.setdefault(case["event"], []).append(case)
                 walk(case["body"])
             for branch in n.get("branches", ()):
                 walk(branch["body"])
@@ -252,8 +258,7 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
             },
         },
     }
-    for case in _events(description["definition"]):
-        event = case["event"]
+    for event, cases in _events(description["definition"]).items():
         op: dict[str, Any] = {
             "operationId": f"event_{event}",
             "summary": f"Deliver event {event!r}, then run until every thread waits",
@@ -266,15 +271,15 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
                 **_errors("400", "404", "409", "413", "422", "503"),
             },
         }
-        if case["type"] == "OnEvent":
-            if case["input_schema"] is not None:
-                schema = comps.add(f"{_title(event)}Input", case["input_schema"])
-                op["requestBody"] = {"required": True, "content": _json(schema)}
-            if case["output_schema"] is not None:
-                out = comps.add(f"{_title(event)}Output", case["output_schema"])
-                op["responses"]["200"]["content"] = _json(out)
-        else:
-            op["requestBody"] = {"required": False, "content": _json({})}
+        inputs = [c.get("input_schema", {}) for c in cases]  # On: any JSON ({}); no input: None
+        if any(s is not None for s in inputs):
+            schema = _one_of(comps, f"{_title(event)}Input", inputs)
+            required = all(c["type"] == "OnEvent" and c["input_schema"] for c in cases)
+            op["requestBody"] = {"required": required, "content": _json(schema)}
+        outputs = [c.get("output_schema", {}) for c in cases]
+        if any(s is not None for s in outputs):
+            out = _one_of(comps, f"{_title(event)}Output", outputs)
+            op["responses"]["200"]["content"] = _json(out)
         paths.setdefault(f"{base}/{{id}}/{event}", {"parameters": [_ID]})["post"] = op
     paths[f"/definition/{workflow}"] = {
         "get": {
@@ -328,6 +333,16 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
     if base_url:
         doc["servers"] = [{"url": base_url}]
     return doc
+
+
+def _one_of(comps: _Components, name: str, schemas: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """One schema for what the cases of an event accept (or answer): the one, or ``oneOf``."""
+    distinct: list[dict[str, Any]] = []
+    for s in schemas:
+        if s is not None and s not in distinct:
+            distinct.append(s)
+    refs = [comps.add(name, s) if s else {} for s in distinct]
+    return refs[0] if len(refs) == 1 else {"oneOf": refs}
 
 
 def _title(event: str) -> str:

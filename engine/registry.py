@@ -9,23 +9,15 @@ A workflow class may set these class attributes (all optional)::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from engine._describe import describe, sample
+from engine._names import is_name
 from engine._shape import shape_of
 from engine.dsl import Workflow
 from engine.errors import DefinitionError, UnknownWorkflow
-
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-"""Workflow names and instance ids: letters, digits, ``_ . -``, at most 100 characters."""
-
-
-def is_name(value: str) -> bool:
-    """Whether ``value`` is a valid workflow name or instance id (all of it, no newline)."""
-    return NAME_PATTERN.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
 from engine._log import log
+from engine._names import is_name
 from engine.dsl import Workflow
 from engine.errors import (
     AmbiguousEvent,
@@ -42,7 +43,7 @@ from engine.errors import (
     WorkflowFinished,
 )
 from engine.interpreter import handle_event, new_state, resume
-from engine.registry import Registry, default_registry, is_name
+from engine.registry import Registry, default_registry
 from engine.scheduler import (
     MAX_SCHEDULE_AHEAD,
     Scheduler,

@@ -11,7 +11,7 @@ from typing import Annotated, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
-from engine.registry import NAME_PATTERN
+from engine._names import NAME_PATTERN
 
 MAX_SCHEDULE_AHEAD = timedelta(days=30) - timedelta(hours=1)
 """Cloud Tasks refuses schedule times more than 30 days ahead; longer timers chain hops."""

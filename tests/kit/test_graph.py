@@ -131,3 +131,25 @@ def test_pizza_svg_lays_rows_downwards() -> None:
     }
     assert ys["start"] < ys["setup"] < ys["fill cart"] < ys["cart"] < ys["add"]
     assert ys["cooking"] < ys["oven"] < ys["pickup"] < ys["delivery"] < ys["paid"]
+
+
+class Odd(Workflow):
+    def definition(self) -> Section:
+        return S(
+            If(True, "ask (why?) #3 & [more]", Step("step #35; & x", lambda: None)),
+            Go("side", S(Step("side step", lambda: None), Return())),
+            Return(),
+        )
+
+
+def test_labels_are_quoted_and_every_end_is_reached() -> None:
+    description = describe_workflow(Odd, "odd")
+    mermaid = to_mermaid(description)
+    assert '|"ask (why?) #35;3 #amp; [more]"|' in mermaid
+    assert '"step #35;35; #amp; x"' in mermaid
+    dot = to_dot(description)
+    assert 'label="step #35; &amp; x"' in dot
+    g = build(description)
+    reached = {e.dst for e in g.edges}
+    assert [n.id for n in g.nodes if n.shape == "end" and n.id not in reached] == []
+    assert sum(n.shape == "end" for n in g.nodes) == 2  # the main Return, the thread's Return

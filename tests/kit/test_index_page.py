@@ -72,3 +72,16 @@ def test_svg_marks_where_an_instance_sits(client: FlaskClient, harness: Harness)
     assert marked == ["confirm", "confirm_timeout (10m)", "confirmation"]
     assert client.get("/graph/pizza?format=svg&instance=nope").status_code == 404
     assert client.get("/graph/pizza?format=svg&instance=bad%20id").status_code == 400
+
+
+def test_dot_and_mermaid_mark_where_an_instance_sits(client: FlaskClient, harness: Harness) -> None:
+    harness.create("pizza", "o1")
+    dot = client.get("/graph/pizza?format=dot&instance=o1").get_data(as_text=True)
+    marked = [line for line in dot.splitlines() if "penwidth=3" in line]
+    assert len(marked) == 5 and any('label="cart"' in line for line in marked)
+    mermaid = client.get("/graph/pizza?format=mermaid&instance=o1").get_data(as_text=True)
+    assert mermaid.splitlines()[-1].startswith("  class ") and "classDef here" in mermaid
+    for fmt in ("dot", "mermaid"):
+        unknown = client.get(f"/graph/pizza?format={fmt}&instance=nope")
+        assert unknown.status_code == 404 and unknown.get_json()["error"]["code"]
+        assert client.get(f"/graph/pizza?format={fmt}&instance=").status_code == 400

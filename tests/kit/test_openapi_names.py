@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import pytest
+from openapi_spec_validator import validate
+from pydantic import BaseModel, create_model
 
 from engine import OnEvent, S, Section, Timeout, Wait, Workflow
 from engine._describe import describe_workflow
+from engine.errors import DefinitionError
 from engine.openapi import openapi_document
 
 
@@ -61,3 +64,71 @@ def test_user_models_named_like_fixed_schemas_are_renamed() -> None:
 def test_an_event_named_history_keeps_the_history_path() -> None:
     doc = openapi_document(describe_workflow(Clash, "clash"))
     assert {"get", "post"} <= set(doc["paths"]["/wf/clash/{id}/history"])
+
+
+InnerA = create_model("Inner", y=(str, ...))
+InnerB = create_model("Inner", z=(bool, ...))
+Inner2 = create_model("Inner2", q=(int, ...))
+Payload = create_model("Payload", a=(InnerB, ...), b=(Inner2, ...))
+
+
+class Renamed(Workflow):
+    d: InnerA | None = None
+
+    def definition(self) -> Section:
+        return S(Wait("w", OnEvent("send", self.send)))
+
+    def send(self, p: Payload) -> None:
+        pass
+
+
+def test_a_renamed_model_never_takes_the_name_of_another_one() -> None:
+    doc = openapi_document(describe_workflow(Renamed, "renamed"))
+    validate(doc)
+    schemas = doc["components"]["schemas"]
+    body = doc["paths"]["/wf/renamed/{id}/send"]["post"]["requestBody"]
+    payload = _target(schemas, body["content"]["application/json"]["schema"]["$ref"])
+    a = _target(schemas, payload["properties"]["a"]["$ref"])  # type: ignore[index]
+    b = _target(schemas, payload["properties"]["b"]["$ref"])  # type: ignore[index]
+    assert list(a["properties"]) == ["z"] and list(b["properties"]) == ["q"]  # type: ignore[index]
+
+
+class A(BaseModel):
+    a: int
+
+
+class B(BaseModel):
+    b: str
+
+
+class Twice(Workflow):
+    def definition(self) -> Section:
+        return S(
+            Wait("w1", OnEvent("approve", self.first)), Wait("w2", OnEvent("approve", self.second))
+        )
+
+    def first(self, x: A) -> None:
+        pass
+
+    def second(self, x: B) -> None:
+        pass
+
+
+def test_an_event_awaited_with_two_inputs_documents_both() -> None:
+    doc = openapi_document(describe_workflow(Twice, "twice"))
+    validate(doc)
+    body = doc["paths"]["/wf/twice/{id}/approve"]["post"]["requestBody"]
+    refs = [r["$ref"] for r in body["content"]["application/json"]["schema"]["oneOf"]]
+    titles = [_target(doc["components"]["schemas"], r)["title"] for r in refs]  # type: ignore[index]
+    assert titles == ["A", "B"] and body["required"] is True
+
+
+class Spaced(Workflow):
+    def definition(self) -> Section:
+        return S(Wait("w", OnEvent("ev q", lambda: None), Timeout("no answer", 5)))
+
+
+def test_http_event_names_must_fit_in_a_url_but_timeouts_may_read_freely() -> None:
+    with pytest.raises(DefinitionError) as info:
+        describe_workflow(Spaced, "spaced")
+    assert "ev q" in info.value.message

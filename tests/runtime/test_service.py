@@ -7,6 +7,7 @@ from typing import ClassVar
 import pytest
 
 from engine import For, OnEvent, S, Section, Step, Timeout, Wait, Workflow, current_step
+from engine._names import is_name
 from engine.errors import (
     IdempotencyKeyReused,
     InstanceExists,
@@ -15,7 +16,7 @@ from engine.errors import (
     InvalidName,
     UnknownEvent,
 )
-from engine.registry import Registry, RetryPolicy, is_name
+from engine.registry import Registry, RetryPolicy
 from engine.runtime import MAX_DOCUMENT_BYTES
 from engine.scheduler import TaskKind
 from engine.testing import Harness
