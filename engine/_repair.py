@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine._find import wait_event
 from engine._shape import STOP_KINDS, shape_of
 from engine.dsl import Wait, Workflow
 from engine.errors import InvalidRepair, WorkflowFinished
-from engine.interpreter import _Run, _wait_event
+from engine.interpreter import _Run
 from engine.state import (
     MAIN_THREAD,
     State,
@@ -71,7 +72,7 @@ def goto(wf: Workflow, state: State, thread_id: str, statement: str, ctx: Any = 
     else:
         assert isinstance(target, Wait)
         th.status = ThreadStatus.WAITING_EVENT
-        th.waits = [_wait_event(c, statement) for c in target.cases]
+        th.waits = [wait_event(c, statement) for c in target.cases]
     state.status, state.error = WorkflowStatus.RESUMING, ""
 
 

@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine import _repair
+from engine._tx import TxContext
 from engine.dsl import Workflow
 from engine.errors import InstanceNotFound, InvalidData, InvalidRepair
-from engine.runtime import Service, TxContext, view
+from engine.runtime import Service, view
 from engine.state import State, WorkflowStatus
 from engine.store import Change, InstanceDoc
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
+from engine._find import BRANCHY, branch, descend, has_branch, wait_event
 from engine._shape import Position, Shape, _shapes, shape_of
 from engine._steps import CURRENT_STEP, describe_exc, restore, snapshot
 from engine.dsl import (
@@ -19,13 +20,11 @@ from engine.dsl import (
     For,
     Go,
     If,
-    OnEvent,
     Return,
     Section,
     Step,
     Stmt,
     Switch,
-    Timeout,
     Wait,
     WaitCase,
     WaitFor,
@@ -84,58 +83,6 @@ def new_state(id: str, workflow: str | Workflow) -> State:
 
 
 _FINISHED: WorkflowStatus = WorkflowStatus.FINISHED  # typed wide: calls change the status
-
-
-def _wait_event(case: WaitCase, wait: str) -> WaitEvent:
-    if type(case) is OnEvent:  # its setup and teardown do nothing: it needs no set-up call
-        return WaitEvent(name=case.event, wait=wait, kind="OnEvent", status=WaitStatus.WAITING)
-    kind = "Timeout" if type(case) is Timeout else type(case.handler).__name__
-    return WaitEvent(name=case.event, wait=wait, kind=kind)
-
-
-_BRANCHY = (If, Switch)
-
-
-def _has_branch(st: Stmt, key: str) -> bool:
-    """For an If or Switch: whether one of its branches is named ``key``."""
-    t = type(st)
-    return (t is If or t is Switch) and any(br.name == key for br in st.branches)  # type: ignore[attr-defined]
-
-
-def _branch(st: If | Switch, key: str) -> Section:
-    for br in st.branches:
-        if br.name == key:
-            return br.body
-    raise KeyError(key)
-
-
-def _descend(stmts: Section, path: tuple[str, ...]) -> Stmt | None:
-    """The statement at ``path`` in ``stmts`` (a fresh tree), or None."""
-    i, last = 0, len(path) - 1
-    while True:
-        key = path[i]
-        for st in stmts:
-            if st.name == key or _has_branch(st, key):
-                break
-        else:
-            return None
-        if i == last:
-            return st
-        t = type(st)
-        if t is For:
-            stmts = st.body  # type: ignore[attr-defined]
-            i += 1
-        elif t is If or t is Switch:
-            stmts = _branch(st, key)  # type: ignore[arg-type]
-            i += 1
-        elif t is Wait and i + 1 < last:
-            case = st.case(path[i + 1])  # type: ignore[attr-defined]
-            if case is None:
-                return None
-            stmts = case.body
-            i += 2
-        else:
-            return None
 
 
 class _Run:
@@ -223,7 +170,7 @@ class _Run:
             outer = self.definition()
         else:
             outer = self.go_body(pos.root, parents[-1] if parents else "", parents[:-1], thread)
-        go = _descend(outer, pos.path)
+        go = descend(outer, pos.path)
         if type(go) is not Go:
             raise StatementNotFound(self.state.id, go_name, thread.id)
         return go.body(tid)
@@ -237,7 +184,7 @@ class _Run:
     def find(self, name: str, thread: Thread, pos: Position | None = None) -> Stmt:
         if pos is None:
             pos = self.position(name, thread)
-        st = _descend(self.root_body(pos.root, thread), pos.path)
+        st = descend(self.root_body(pos.root, thread), pos.path)
         if st is None:
             raise StatementNotFound(self.state.id, name, thread.id)
         return st
@@ -250,7 +197,7 @@ class _Run:
             key = path[d]
             while i < n:
                 st = stmts[i]
-                if st.name == key or (type(st) in _BRANCHY and _has_branch(st, key)):
+                if st.name == key or (type(st) in BRANCHY and has_branch(st, key)):
                     break
                 i += 1
             else:
@@ -293,7 +240,7 @@ class _Run:
                 return sig
             return self.loop(th, st)  # type: ignore[arg-type]
         if t is If or t is Switch:
-            return self.run_body(th, _branch(st, path[d]), path, d + 1)  # type: ignore[arg-type]
+            return self.run_body(th, branch(st, path[d]), path, d + 1)  # type: ignore[arg-type]
         if t is Wait:
             case = st.case(path[d + 1])  # type: ignore[attr-defined]
             if case is None or d + 2 >= len(path):
@@ -318,7 +265,7 @@ class _Run:
                 cur=name,
                 case="",
                 pc=self.state.pc,
-                waits=[_wait_event(c, name) for c in st.cases],  # type: ignore[attr-defined, arg-type]
+                waits=[wait_event(c, name) for c in st.cases],  # type: ignore[attr-defined, arg-type]
             )
             return _STOP
         if t is WaitFor:
@@ -401,7 +348,7 @@ class _Run:
                 if nxt is not None and nxt[0] is th:
                     st: Stmt | None = nxt[1]
                 else:
-                    st = _descend(self.root_body(pos.root, th), pos.path)
+                    st = descend(self.root_body(pos.root, th), pos.path)
                     if type(st) is not Step:
                         raise StatementNotFound(self.state.id, cur, th.id)
                 self.call_user(th, cur, st.action)  # type: ignore[union-attr]

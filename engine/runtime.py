@@ -9,12 +9,9 @@ deletions happen after the commit, best effort.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -23,10 +20,10 @@ from pydantic_core import to_jsonable_python
 
 from engine._log import log
 from engine._names import is_name
+from engine._tasks import STALE_EVENT_ERRORS, base_name, can_continue, retry_due, still_pending
+from engine._tx import KeyedLocks, TxContext, fingerprint, jsonable
 from engine.dsl import Workflow
 from engine.errors import (
-    AmbiguousEvent,
-    EventNotAwaited,
     IdempotencyKeyReused,
     InstanceExists,
     InstanceNotFound,
@@ -34,13 +31,9 @@ from engine.errors import (
     InvalidData,
     InvalidName,
     InvalidState,
-    StaleCallback,
-    StatementNotFound,
     StepFailed,
-    TimeoutTooLong,
     UnknownEvent,
     UnknownWorkflow,
-    WorkflowFinished,
 )
 from engine.interpreter import handle_event, new_state, resume
 from engine.registry import Registry, default_registry
@@ -53,10 +46,8 @@ from engine.scheduler import (
     task_name,
 )
 from engine.state import (
-    CallbackRequest,
     State,
     Thread,
-    ThreadStatus,
     WaitStatus,
     WorkflowStatus,
 )
@@ -64,117 +55,13 @@ from engine.store import Change, HistoryEntry, HistoryPage, InstanceDoc, Page, S
 
 R = TypeVar("R")
 
-STALE_EVENT_ERRORS = (
-    StaleCallback,
-    EventNotAwaited,
-    WorkflowFinished,
-    UnknownEvent,
-    StatementNotFound,
-    AmbiguousEvent,
-)
-"""Errors that make a timer task stale: it is acknowledged and changes nothing."""
-
 MAX_DOCUMENT_BYTES = 900_000
 """Largest state + data JSON + kept idempotent responses an instance may grow to (Firestore's
 limit is 1 MiB a document); older kept responses make way first."""
 
-MAX_TIMER = timedelta(days=100 * 365)
-"""The longest ``Timeout`` the runtime schedules (a chain of 30-day hops)."""
-
 CHECKPOINT_RESUME_DELAY = timedelta(seconds=30)
 """In checkpoint-per-step mode, the safety resume task fires this late (the request itself
 normally continues first, and the task then finds nothing to do)."""
-
-
-class _KeyedLocks:
-    """One lock per instance key, so requests for one instance queue inside a process
-    instead of contending in Firestore transactions."""
-
-    def __init__(self) -> None:
-        self._mu = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
-
-    @contextmanager
-    def hold(self, key: str) -> Iterator[None]:
-        with self._mu:
-            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
-            users[0] += 1
-        try:
-            with lock:
-                yield
-        finally:
-            with self._mu:
-                users[0] -= 1
-                if users[0] == 0:
-                    del self._locks[key]
-
-
-class TxContext:
-    """The engine context of one transaction attempt: it schedules ``Timeout`` timers (before
-    the commit) and collects work for after the commit (timer deletions)."""
-
-    def __init__(self, service: Service, workflow: str, now: datetime) -> None:
-        self.service = service
-        self.workflow = workflow
-        self.now = now
-        self.after_commit: list[Callable[[], None]] = []
-
-    def schedule_timeout(self, req: CallbackRequest, seconds: float) -> str:
-        if seconds > MAX_TIMER.total_seconds():
-            raise TimeoutTooLong(req.workflow_id, req.name, seconds, MAX_TIMER.total_seconds())
-        payload = TaskPayload(
-            kind=TaskKind.TIMER,
-            workflow=self.workflow,
-            id=req.workflow_id,
-            pc=req.pc,
-            thread=req.thread_id,
-            event=req.name,
-            due=self.now + timedelta(seconds=seconds),
-        )
-        name = _base_name(payload)
-        self.service.schedule(name, payload, self.now)
-        return name
-
-    def cancel_timeout(self, req: CallbackRequest, handled: bool) -> None:
-        if req.setup_data and not handled:  # a handled timer is the task running right now
-            scheduler, name = self.service.scheduler, req.setup_data
-            self.after_commit.append(lambda: scheduler.cancel(name))
-
-
-def _can_continue(state: State) -> bool:
-    """Some thread can move now (a failed step waiting for its retry does not count)."""
-    return state.status is not WorkflowStatus.FINISHED and any(
-        t.status in (ThreadStatus.EXECUTING, ThreadStatus.RESUMING) and t.attempts == 0
-        for t in state.threads
-    )
-
-
-def _retry_due(state: State, retry: TaskPayload) -> bool:
-    """Whether ``retry`` is for the thread's current failure (not an older one)."""
-    th = state.thread(retry.thread)
-    return (
-        th is not None
-        and th.cur == retry.step
-        and th.attempts == retry.attempt > 0
-        and th.pc == retry.pc
-    )
-
-
-def _still_pending(doc: InstanceDoc, task: TaskPayload) -> bool:
-    """Whether a long timer's or retry's hop should go on: the instance still waits for the
-    timer's event at its pc, or still has the retry's failure."""
-    state = State.model_validate_json(doc.state)
-    if task.kind is TaskKind.RETRY:
-        return _retry_due(state, task)
-    th = state.thread(task.thread)
-    return th is not None and th.pc == task.pc and task.event in doc.waiting
-
-
-def _base_name(p: TaskPayload) -> str:
-    """The deterministic name of a timer or retry task (hops add ``-hop<n>``)."""
-    if p.kind is TaskKind.RETRY:
-        return task_name("retry", p.workflow, p.id, p.thread, p.step, p.pc)
-    return task_name("timer", p.workflow, p.id, p.thread, p.event, p.pc)
 
 
 def view(doc: InstanceDoc) -> dict[str, Any]:
@@ -185,21 +72,6 @@ def view(doc: InstanceDoc) -> dict[str, Any]:
         "meta": json.loads(doc.state),
         "state": json.loads(doc.data),
     }
-
-
-def _fingerprint(event: str, input: Any, thread_id: str | None) -> str:
-    """A digest of what a request asks, to tell a true repeat from a reused key."""
-    text = json.dumps([event, input, thread_id], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _jsonable(output: Any, instance_id: str, event: str) -> Any:
-    try:
-        return to_jsonable_python(output)
-    except Exception as e:
-        from engine.errors import HandlerFailed
-
-        raise HandlerFailed(instance_id, event, f"its output is not JSON-serialisable: {e}") from e
 
 
 class Service:
@@ -231,7 +103,7 @@ class Service:
         """How long a history entry is kept before its TTL deletes it."""
         self.seconds_per_request = seconds_per_request
         """Resume time one request may spend before it commits and continues in a task."""
-        self._locks = _KeyedLocks()
+        self._locks = KeyedLocks()
 
     # -- public operations ----------------------------------------------------------------
 
@@ -339,7 +211,7 @@ class Service:
         if event in self.registry.timer_events(cls):
             raise UnknownEvent(id, event)  # a Timeout fires by itself, never over HTTP
 
-        request = _fingerprint(event, input, thread_id) if idempotency_key is not None else ""
+        request = fingerprint(event, input, thread_id) if idempotency_key is not None else ""
 
         def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, tuple[Any, bool]]:
             if doc is None:
@@ -354,7 +226,7 @@ class Service:
             wf, state = self.load(cls, doc)
             pc = state.pc
             output = handle_event(wf, state, event, input, thread_id=thread_id, ctx=ctx)
-            body = _jsonable(output, id, event)
+            body = jsonable(output, id, event)
             self.advance(cls, wf, state, ctx)
             change = self.change(doc, wf, state, ctx, "event", event, input, body, pc)
             if idempotency_key is not None and change.doc is not None:
@@ -382,10 +254,10 @@ class Service:
             # A hop of a timer or retry due beyond Cloud Tasks' horizon: go on only while it
             # is still pending.
             doc = self.store.get(payload.workflow, payload.id)
-            if doc is None or not _still_pending(doc, payload):
+            if doc is None or not still_pending(doc, payload):
                 return "stale"
             hop = payload.model_copy(update={"hop": payload.hop + 1})
-            self.schedule(f"{_base_name(payload)}-hop{hop.hop}", hop, now)
+            self.schedule(f"{base_name(payload)}-hop{hop.hop}", hop, now)
             return "rescheduled"
 
         def fn(doc: InstanceDoc | None, ctx: TxContext) -> tuple[Change | None, str]:
@@ -423,8 +295,8 @@ class Service:
                 return False
             return True
         if p.kind is TaskKind.RETRY:
-            return _retry_due(state, p)
-        return _can_continue(state)
+            return retry_due(state, p)
+        return can_continue(state)
 
     def drive(self, cls: type[Workflow], workflow: str, id: str) -> bool:
         """Checkpoint-per-step workflows: go on, one commit per move, while they can move.
@@ -439,7 +311,7 @@ class Service:
                 return None, False
             wf, state = self.load(cls, doc)
             pc = state.pc
-            if not _can_continue(state):
+            if not can_continue(state):
                 return None, False
             self.advance(cls, wf, state, ctx)
             return self.change(doc, wf, state, ctx, "resume", "", None, None, pc), True
@@ -462,7 +334,7 @@ class Service:
         last: list[TxContext] = []
 
         def attempt(doc: InstanceDoc | None) -> tuple[Change | None, R]:
-            ctx = TxContext(self, workflow, self.clock())
+            ctx = TxContext(workflow, self.clock(), self.schedule, self.scheduler.cancel)
             last[:] = [ctx]
             return fn(doc, ctx)
 
@@ -527,7 +399,7 @@ class Service:
             state.error = StepFailed(state.id, t.cur, t.error, t.attempts, t.id).message
         elif failed:  # their retries are on their way
             state.status = WorkflowStatus.RESUMING
-        if _can_continue(state):
+        if can_continue(state):
             delay = CHECKPOINT_RESUME_DELAY if checkpoint else timedelta(0)
             payload = TaskPayload(
                 kind=TaskKind.RESUME,
@@ -566,7 +438,7 @@ class Service:
             attempt=th.attempts,
             due=ctx.now + timedelta(seconds=policy.backoff(th.attempts)),
         )
-        self.schedule(_base_name(payload), payload, ctx.now)
+        self.schedule(base_name(payload), payload, ctx.now)
 
     def change(
         self,
