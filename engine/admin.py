@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine import _repair
+from engine._log import log
 from engine._tx import TxContext
 from engine.dsl import Workflow
 from engine.errors import InstanceNotFound, InvalidData, InvalidRepair
@@ -123,8 +124,9 @@ class Admin:
 
         return self._repair(workflow, id, "cancel", None, actor, repair)
 
-    def purge(self, workflow: str, id: str) -> None:
-        """Delete a finished instance (and its history) now."""
+    def purge(self, workflow: str, id: str, actor: str = "") -> None:
+        """Delete a finished instance (and its history) now; logged with ``actor`` (its
+        history goes with it)."""
         svc = self.service
         svc.registry.get(workflow)
 
@@ -136,3 +138,4 @@ class Admin:
             return Change(None, delete=True), None
 
         svc.mutate(workflow, id, fn)
+        log("INFO", "instance purged", workflow=workflow, id=id, actor=actor)

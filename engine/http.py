@@ -303,7 +303,7 @@ class HttpApp:
             raise e.RouteNotFound(method, request.path)
         id = _name(parts[2], "instance id")
         if n == 3 and method == "DELETE":
-            self.admin.purge(workflow, id)
+            self.admin.purge(workflow, id, actor)
             return 200, {"purged": id}, {}
         op = parts[3] if n > 3 else ""
         if method == "DELETE" and op == "threads" and n == 5:
