@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 
 from engine import _repair
 from engine._log import log
@@ -65,8 +66,13 @@ class Admin:
             if unknown:
                 raise InvalidRepair(id, f"unknown data fields {unknown}")
             merged = json.loads(wf.model_dump_json()) | fields  # each field replaced whole
+            try:
+                text = json.dumps(merged, default=to_jsonable_python, allow_nan=False)
+            except (TypeError, ValueError) as e:  # a value JSON cannot carry
+                problem = {"loc": [], "msg": f"not JSON data: {e}", "type": "json_type"}
+                raise InvalidData(workflow, [problem]) from e
             try:  # from JSON, as stored data is read (strict models accept it so)
-                return cls.model_validate_json(json.dumps(merged))
+                return cls.model_validate_json(text)
             except ValidationError as e:
                 errors = e.errors(include_url=False, include_context=False, include_input=False)
                 raise InvalidData(workflow, [dict(x) for x in errors]) from e

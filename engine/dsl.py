@@ -20,7 +20,8 @@ from engine.state import CallbackRequest
 class Workflow(BaseModel):
     """Base class of workflows: the model's fields are the data, ``definition()`` the code."""
 
-    model_config = ConfigDict(allow_inf_nan=False)  # JSON has no NaN or Infinity
+    # JSON has no NaN or Infinity; stored data is written by field name, so it is read so too
+    model_config = ConfigDict(allow_inf_nan=False, populate_by_name=True)
 
     def definition(self) -> Section:
         """The workflow's statements, built from the current data."""

@@ -64,17 +64,23 @@ class _Components:
         """``schema`` with its ``$defs`` moved to components (renamed on a clash)."""
         schema = copy.deepcopy(schema)
         defs: dict[str, Any] = schema.pop("$defs", {})
-        unchanged = {name: name for name in defs}
-        renames: dict[str, str] = {}
-        for name in defs:
-            as_is = _rewrite(defs[name], unchanged)  # as it reads when no name changes
-            target, n = name, 2
-            # a new name must be free here too: not another of these defs, nor chosen already
-            while (target in self.schemas and self.schemas[target] != as_is) or (
-                target != name and (target in defs or target in renames.values())
-            ):
-                target, n = f"{name}{n}", n + 1
-            renames[name] = target
+        renames = {name: name for name in defs}
+        # A definition keeps its name only if the schema stored under it reads the same with
+        # the final names; renaming one can change those that refer to it: repeat until stable.
+        changed = True
+        while changed:
+            changed = False
+            for name in defs:
+                if renames[name] != name:
+                    continue
+                as_is = _rewrite(defs[name], renames)
+                if name in self.schemas and self.schemas[name] != as_is:
+                    target, n = f"{name}2", 3
+                    # free here too: not another of these defs, nor a name chosen already
+                    while target in self.schemas or target in defs or target in renames.values():
+                        target, n = f"{name}{n}", n + 1
+                    renames[name] = target
+                    changed = True
         for name, definition in defs.items():
             self.schemas[renames[name]] = _rewrite(definition, renames)
         return dict(_rewrite(schema, renames))
@@ -336,13 +342,15 @@ def openapi_document(description: dict[str, Any], base_url: str = "") -> dict[st
 
 
 def _one_of(comps: _Components, name: str, schemas: list[dict[str, Any] | None]) -> dict[str, Any]:
-    """One schema for what the cases of an event accept (or answer): the one, or ``oneOf``."""
+    """One schema for what the cases of an event accept (or answer): the one, or ``anyOf``."""
     distinct: list[dict[str, Any]] = []
     for s in schemas:
         if s is not None and s not in distinct:
             distinct.append(s)
-    refs = [comps.add(name, s) if s else {} for s in distinct]
-    return refs[0] if len(refs) == 1 else {"oneOf": refs}
+    if {} in distinct:  # one case takes any JSON: so does the event
+        return {}
+    refs = [comps.add(name, s) for s in distinct]
+    return refs[0] if len(refs) == 1 else {"anyOf": refs}
 
 
 def _title(event: str) -> str:

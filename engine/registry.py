@@ -108,3 +108,14 @@ def _event_kinds(nodes: list[dict[str, Any]], out: dict[str, set[str]]) -> None:
         for branch in node.get("branches", ()):
             _event_kinds(branch["body"], out)
         _event_kinds(node.get("body", []), out)
+
+
+def unknown_fields(cls: type[Workflow], data: dict[str, Any]) -> list[str]:
+    """Keys of ``data`` that ``cls`` has no field (nor alias) for: a typo there would
+    silently keep a default. None when the model allows extra fields."""
+    if cls.model_config.get("extra") == "allow":
+        return []
+    known = set(cls.model_fields)
+    for f in cls.model_fields.values():
+        known |= {a for a in (f.alias, f.validation_alias) if isinstance(a, str)}
+    return sorted(k for k in data if k not in known)

@@ -36,7 +36,7 @@ from engine.errors import (
     UnknownWorkflow,
 )
 from engine.interpreter import handle_event, new_state, resume
-from engine.registry import Registry, default_registry
+from engine.registry import Registry, default_registry, unknown_fields
 from engine.scheduler import (
     MAX_SCHEDULE_AHEAD,
     Scheduler,
@@ -112,8 +112,11 @@ class Service:
         cls = self.registry.get(workflow)
         if not is_name(id):
             raise InvalidName("instance id", id)
-        unknown = sorted(set(data or {}) - set(cls.model_fields))
-        if unknown:  # a typo would otherwise silently keep the default
+        if data is not None and not isinstance(data, dict):
+            problem = {"loc": [], "msg": "initial data must be an object", "type": "dict_type"}
+            raise InvalidData(workflow, [problem])
+        unknown = unknown_fields(cls, data or {})
+        if unknown:
             raise InvalidData(
                 workflow,
                 [{"loc": [k], "msg": "unknown field", "type": "extra_forbidden"} for k in unknown],

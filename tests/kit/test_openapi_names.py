@@ -6,7 +6,7 @@ import pytest
 from openapi_spec_validator import validate
 from pydantic import BaseModel, create_model
 
-from engine import OnEvent, S, Section, Timeout, Wait, Workflow
+from engine import On, OnEvent, S, Section, Timeout, Wait, Workflow
 from engine._describe import describe_workflow
 from engine.errors import DefinitionError
 from engine.openapi import openapi_document
@@ -118,7 +118,7 @@ def test_an_event_awaited_with_two_inputs_documents_both() -> None:
     doc = openapi_document(describe_workflow(Twice, "twice"))
     validate(doc)
     body = doc["paths"]["/wf/twice/{id}/approve"]["post"]["requestBody"]
-    refs = [r["$ref"] for r in body["content"]["application/json"]["schema"]["oneOf"]]
+    refs = [r["$ref"] for r in body["content"]["application/json"]["schema"]["anyOf"]]
     titles = [_target(doc["components"]["schemas"], r)["title"] for r in refs]  # type: ignore[index]
     assert titles == ["A", "B"] and body["required"] is True
 
@@ -132,3 +132,61 @@ def test_http_event_names_must_fit_in_a_url_but_timeouts_may_read_freely() -> No
     with pytest.raises(DefinitionError) as info:
         describe_workflow(Spaced, "spaced")
     assert "ev q" in info.value.message
+
+
+BX = create_model("B", x=(int, ...))
+BY = create_model("B", y=(str, ...))
+In1 = create_model("In1", a=(create_model("A", b=(BX, ...)), ...))
+In2 = create_model("In2", a=(create_model("A", b=(BY, ...)), ...))
+
+
+class Nested(Workflow):
+    def definition(self) -> Section:
+        return S(Wait("w1", OnEvent("one", self.one)), Wait("w2", OnEvent("two", self.two)))
+
+    def one(self, i: In1) -> None:
+        pass
+
+    def two(self, i: In2) -> None:
+        pass
+
+
+def test_a_model_whose_reference_was_renamed_is_renamed_too() -> None:
+    doc = openapi_document(describe_workflow(Nested, "nested"))
+    validate(doc)
+    schemas = doc["components"]["schemas"]
+
+    def leaf(event: str) -> list[str]:
+        body = doc["paths"][f"/wf/nested/{{id}}/{event}"]["post"]["requestBody"]
+        top = _target(schemas, body["content"]["application/json"]["schema"]["$ref"])
+        a = _target(schemas, top["properties"]["a"]["$ref"])  # type: ignore[index]
+        b = _target(schemas, a["properties"]["b"]["$ref"])  # type: ignore[index]
+        return list(b["properties"])  # type: ignore[index]
+
+    assert (leaf("one"), leaf("two")) == (["x"], ["y"])
+
+
+class AnyBell:
+    def setup(self, ctx: object, req: object) -> str:
+        return ""
+
+    def handle(self, ctx: object, req: object, input: object) -> object:
+        return None
+
+    def teardown(self, ctx: object, req: object, handled: bool) -> None:
+        return None
+
+
+class Mixed(Workflow):
+    def definition(self) -> Section:
+        return S(Wait("w1", OnEvent("ring", self.ring)), Wait("w2", On("ring", AnyBell())))
+
+    def ring(self, x: A) -> None:
+        pass
+
+
+def test_an_event_some_case_takes_any_input_for_is_documented_as_any_input() -> None:
+    doc = openapi_document(describe_workflow(Mixed, "mixed"))
+    validate(doc)
+    body = doc["paths"]["/wf/mixed/{id}/ring"]["post"]["requestBody"]
+    assert body == {"required": False, "content": {"application/json": {"schema": {}}}}

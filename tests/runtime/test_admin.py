@@ -268,3 +268,12 @@ def test_a_thread_id_that_routes_could_not_name_is_refused(h: Harness, thread: s
     admin = Admin(h.service)
     admin.remove_thread("pizza", "o1", "payment thread")
     unchanged(h, lambda: admin.add_thread("pizza", "o1", thread, "payment thread"), InvalidRepair)
+
+
+def test_a_data_repair_with_values_json_cannot_carry_is_refused(h: Harness) -> None:
+    confirmed(h)
+    admin = Admin(h.service)
+    unchanged(h, lambda: admin.replace_data("pizza", "o1", {"status": {1, 2}}), InvalidData)
+    unchanged(h, lambda: admin.replace_data("pizza", "o1", {"amount": float("nan")}), InvalidData)
+    view = admin.replace_data("pizza", "o1", {"status": datetime(2026, 1, 2, tzinfo=UTC)})
+    assert view["state"]["status"].startswith("2026-01-02")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+from pydantic import ConfigDict, Field
 
 from engine import For, OnEvent, S, Section, Step, Timeout, Wait, Workflow, current_step
 from engine._names import is_name
@@ -13,6 +14,7 @@ from engine.errors import (
     InstanceExists,
     InstanceNotFound,
     InstanceTooLarge,
+    InvalidData,
     InvalidName,
     UnknownEvent,
 )
@@ -324,3 +326,32 @@ def test_a_response_kept_before_fingerprints_still_replays() -> None:
     h.store._docs[("echo", "e3")] = doc.model_dump_json()
     assert h.service.send("echo", "e3", "echo", "first", idempotency_key="old") == ("first", True)
     assert h.get("echo", "e3")["state"]["count"] == 1
+
+
+class Aliased(Workflow):
+    user_name: str = Field("", alias="userName")
+
+    def definition(self) -> Section:
+        return S(Wait("w", OnEvent("go", lambda: None)))
+
+
+class Open(Workflow):
+    model_config = ConfigDict(extra="allow")
+
+    def definition(self) -> Section:
+        return S(Wait("w", OnEvent("go", lambda: None)))
+
+
+def test_initial_data_may_use_aliases_and_models_that_allow_extras() -> None:
+    reg = Registry()
+    reg.add("aliased", Aliased)
+    reg.add("open", Open)
+    h = Harness(reg)
+    assert h.create("aliased", "a1", {"userName": "ann"})["state"]["user_name"] == "ann"
+    assert h.create("open", "o1", {"anything": 1})["state"]["anything"] == 1
+    with pytest.raises(InvalidData):
+        h.create("aliased", "a2", {"user": "typo"})
+    for not_an_object in (5, [[1]], "x"):
+        with pytest.raises(InvalidData):
+            h.service.create("aliased", "a3", not_an_object)  # type: ignore[arg-type]
+    assert h.store.get("aliased", "a2") is None and h.store.get("aliased", "a3") is None
