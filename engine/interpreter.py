@@ -288,7 +288,7 @@ class _Run:
         while st.cond:
             self.moves += 1
             if self.moves > MAX_MOVES:
-                raise TooManyMoves(self.state.id, MAX_MOVES)
+                raise self.too_many_moves()
             sig = self.run_body(th, st.body, None, 0)
             if sig == _BREAK:
                 return _NEXT
@@ -336,7 +336,7 @@ class _Run:
         """Run the thread's step (if it is on one), then walk on to its next stop."""
         self.moves += 1
         if self.moves > MAX_MOVES:
-            raise TooManyMoves(self.state.id, MAX_MOVES)
+            raise self.too_many_moves()
         self.state.__dict__["pc"] += 1
         cur = th.cur
         if cur:
@@ -371,6 +371,12 @@ class _Run:
             self.state.error = ""
         else:
             self.state.threads.remove(th)
+
+    def too_many_moves(self) -> TooManyMoves:
+        """The error for a run that does not stop, recorded on the state as a failure."""
+        err = TooManyMoves(self.state.id, MAX_MOVES)
+        self.state.status, self.state.error = WorkflowStatus.FAILED, err.message
+        return err
 
     def held(self, th: Thread) -> bool:
         """Whether a thread whose step failed (``attempts``) must stay where it is."""

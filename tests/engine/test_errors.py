@@ -221,6 +221,8 @@ class Forever(Workflow):
 
 def test_a_runaway_resume_is_an_error_not_a_hang() -> None:
     wf = Forever()
-    with pytest.raises(TooManyMoves):
-        resume(wf, new_state("r", wf))
+    state = new_state("r", wf)
+    with pytest.raises(TooManyMoves) as info:
+        resume(wf, state)
     assert 0 < wf.n <= 10_000
+    assert state.status == "Failed" and state.error == info.value.message
