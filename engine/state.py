@@ -7,7 +7,7 @@ are in flight. Everything here is a pydantic model and round-trips through JSON 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,13 +61,21 @@ class _Model(BaseModel):
     """
 
     _fields: ClassVar[frozenset[str]] = frozenset()
+    _enums: ClassVar[dict[str, type[Enum]]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         cls._fields = frozenset(cls.model_fields)
+        cls._enums = {
+            name: f.annotation
+            for name, f in cls.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, Enum)
+        }
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self._fields:
+            if type(value) is str and name in self._enums:  # "Finished" -> the member
+                value = self._enums[name](value)
             self.__dict__[name] = value
         else:
             super().__setattr__(name, value)

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import For, OnEvent, S, Section, State, Step, Wait, Workflow, handle_event, resume
+from engine import (
+    For,
+    OnEvent,
+    S,
+    Section,
+    State,
+    Step,
+    ThreadStatus,
+    Wait,
+    Workflow,
+    WorkflowStatus,
+    handle_event,
+    new_state,
+    resume,
+)
 
 
 class Approval(Workflow):
@@ -71,3 +85,11 @@ def test_editing_the_definition_between_calls(drive: Any) -> None:
     resume(wf, state)
     assert wf.log == ["start", "count 1", "notify", "count 2", "archive"]
     assert state.status == "Finished"
+
+
+def test_a_status_assigned_as_text_becomes_its_enum_member() -> None:
+    state = new_state("s1", "w")
+    state.status = "Finished"  # type: ignore[assignment]
+    assert state.status is WorkflowStatus.FINISHED
+    state.threads[0].status = "WaitingEvent"  # type: ignore[assignment]
+    assert state.threads[0].status is ThreadStatus.WAITING_EVENT
