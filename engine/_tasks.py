@@ -55,7 +55,9 @@ def still_pending(doc: InstanceDoc, task: TaskPayload) -> bool:
 
 
 def base_name(p: TaskPayload) -> str:
-    """The deterministic name of a timer or retry task (hops add ``-hop<n>``)."""
+    """The deterministic name of a task (a long timer's or retry's hops add ``-hop<n>``)."""
     if p.kind is TaskKind.RETRY:
         return task_name("retry", p.workflow, p.id, p.thread, p.step, p.pc)
+    if p.kind is TaskKind.RESUME:
+        return task_name("resume", p.workflow, p.id, p.pc)
     return task_name("timer", p.workflow, p.id, p.thread, p.event, p.pc)

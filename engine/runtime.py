@@ -43,7 +43,6 @@ from engine.scheduler import (
     TaskKind,
     TaskPayload,
     TaskSpec,
-    task_name,
 )
 from engine.state import (
     State,
@@ -411,7 +410,7 @@ class Service:
                 pc=state.pc,
                 due=ctx.now + delay,
             )
-            self.schedule(task_name("resume", state.workflow, state.id, state.pc), payload, ctx.now)
+            self.schedule(base_name(payload), payload, ctx.now)
 
     def _schedule_retry(
         self, cls: type[Workflow], state: State, th: Thread, ctx: TxContext
